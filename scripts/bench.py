@@ -1,0 +1,53 @@
+"""Benchmark: render time and time-to-green for the default profile.
+
+Time-to-green = render -> install from the lock -> format check, lint, type check, tests.
+Prints figures; asserts nothing (performance targets are tracked here, not in timed tests).
+Runs with the machine's warm uv cache, as a developer's second project would.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.helpers import render, run  # noqa: E402
+
+STEPS = [
+    ("install (uv sync --locked)", ["uv", "sync", "--locked", "--quiet"]),
+    ("format check", ["uv", "run", "--locked", "ruff", "format", "--check", "."]),
+    ("lint", ["uv", "run", "--locked", "ruff", "check", "."]),
+    ("type check", ["uv", "run", "--locked", "mypy"]),
+    ("tests", ["uv", "run", "--locked", "pytest", "-q"]),
+]
+
+
+def main() -> int:
+    renders = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for attempt in range(3):
+            started = time.perf_counter()
+            repo = render(Path(tmp) / f"render-{attempt}")
+            renders.append(time.perf_counter() - started)
+        print(f"render (default profile): median {statistics.median(renders):.2f} s of 3 runs")
+
+        started = time.perf_counter()
+        repo = render(Path(tmp) / "green")
+        timings = [("render", time.perf_counter() - started)]
+        for name, command in STEPS:
+            step_started = time.perf_counter()
+            run(command, repo)
+            timings.append((name, time.perf_counter() - step_started))
+        total = time.perf_counter() - started
+    for name, seconds in timings:
+        print(f"  {name:<28} {seconds:6.2f} s")
+    print(f"time-to-green (default profile): {total:.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

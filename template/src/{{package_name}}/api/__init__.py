@@ -1,0 +1,1 @@
+"""HTTP layer: request/response schemas, auth, error handling and routes."""

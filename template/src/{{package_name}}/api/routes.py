@@ -1,0 +1,147 @@
+"""Routes: health probes (no auth) and the versioned API (API key required)."""
+
+from __future__ import annotations
+
+import math
+
+from fastapi import APIRouter, Request, Response, status
+from starlette.concurrency import run_in_threadpool
+
+from ..guardrails import redact_pii
+from ..ledger import UnknownRequestError
+from ..pipeline import AskFailedError, AskPipeline
+from ..retrieval import IndexNotReadyError
+from .auth import Caller
+from .errors import ApiError
+from .schemas import (
+    AskRequest,
+    AskResponse,
+    CitationOut,
+    ErrorResponse,
+    FeedbackRequest,
+    FeedbackResponse,
+    HealthResponse,
+    ReadinessResponse,
+)
+
+probes = APIRouter(tags=["probes"])
+v1 = APIRouter(
+    prefix="/v1",
+    tags=["v1"],
+    responses={
+        401: {"model": ErrorResponse, "description": "Missing or invalid API key"},
+        413: {"model": ErrorResponse, "description": "Request body too large"},
+        422: {"model": ErrorResponse, "description": "Invalid request body"},
+    },
+)
+
+
+def _pipeline(request: Request) -> AskPipeline:
+    pipeline: AskPipeline = request.app.state.pipeline
+    return pipeline
+
+
+@probes.get("/healthz", response_model=HealthResponse, summary="Liveness")
+def healthz() -> HealthResponse:
+    """The process is up. Used by liveness probes; does no I/O."""
+    return HealthResponse(status="ok")
+
+
+@probes.get(
+    "/readyz",
+    response_model=ReadinessResponse,
+    summary="Readiness",
+    responses={503: {"model": ReadinessResponse, "description": "Not ready"}},
+)
+def readyz(request: Request, response: Response) -> ReadinessResponse:
+    """Ready when the index snapshot is loaded and the ledger database answers."""
+    pipeline = _pipeline(request)
+    checks: dict[str, str] = {}
+    snapshot_id = None
+    try:
+        snapshot_id, _, documents = pipeline.index.snapshot()
+        checks["index"] = f"ok ({documents} documents)"
+    except IndexNotReadyError as error:
+        checks["index"] = f"failed: {error}"
+    try:
+        pipeline.ledger.ping()
+        checks["ledger"] = "ok"
+    except Exception as error:  # any driver error means "not ready", never a 500
+        checks["ledger"] = f"failed: {type(error).__name__}"
+    ready = all(value.startswith("ok") for value in checks.values())
+    if not ready:
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    return ReadinessResponse(
+        status="ready" if ready else "not_ready", checks=checks, snapshot_id=snapshot_id
+    )
+
+
+@v1.post(
+    "/ask",
+    response_model=AskResponse,
+    summary="Ask a question over the governed documents",
+    responses={
+        502: {"model": ErrorResponse, "description": "The model provider failed"},
+        503: {"model": ErrorResponse, "description": "Provider unavailable or index not ready"},
+        504: {"model": ErrorResponse, "description": "The model provider timed out"},
+    },
+)
+async def ask(
+    body: AskRequest, request: Request, response: Response, caller: Caller
+) -> AskResponse:
+    """Answer from the governed documents with citations, or abstain, or refuse.
+
+    Every call is recorded in the ledger with its request id and trace id.
+    """
+    pipeline = _pipeline(request)
+    limit = pipeline.settings.max_question_chars
+    if len(body.question) > limit:
+        raise ApiError(422, "question_too_long", f"question exceeds {limit} characters")
+    if not body.question.strip():
+        raise ApiError(422, "invalid_request", "question must not be blank")
+    try:
+        result = await pipeline.ask(body.question, caller)
+    except AskFailedError as failure:
+        headers = {"X-Request-ID": failure.request_id, "X-Trace-ID": failure.trace_id}
+        if failure.error.retry_after is not None:
+            headers["Retry-After"] = str(math.ceil(failure.error.retry_after))
+        raise ApiError(
+            failure.error.status,
+            failure.error.code,
+            failure.error.message,
+            request_id=failure.request_id,
+            headers=headers,
+        ) from failure
+    except IndexNotReadyError as error:
+        raise ApiError(503, "index_not_ready", str(error)) from error
+    response.headers["X-Request-ID"] = result.request_id
+    response.headers["X-Trace-ID"] = result.trace_id
+    return AskResponse(
+        answer=result.answer,
+        citations=[CitationOut(**vars(citation)) for citation in result.citations],
+        outcome=result.outcome,
+        request_id=result.request_id,
+        trace_id=result.trace_id,
+    )
+
+
+@v1.post(
+    "/feedback",
+    response_model=FeedbackResponse,
+    status_code=status.HTTP_201_CREATED,
+    summary="Say whether an answer helped",
+    responses={404: {"model": ErrorResponse, "description": "Unknown request_id"}},
+)
+async def feedback(body: FeedbackRequest, request: Request, caller: Caller) -> FeedbackResponse:
+    """Close the loop: feedback turns requests into business outcomes (cost per outcome)."""
+    comment = redact_pii(body.comment).text if body.comment else None
+    try:
+        feedback_id = await run_in_threadpool(
+            _pipeline(request).ledger.record_feedback,
+            body.request_id,
+            helpful=body.helpful,
+            comment=comment,
+        )
+    except UnknownRequestError:
+        raise ApiError(404, "unknown_request", f"no request with id {body.request_id}") from None
+    return FeedbackResponse(feedback_id=feedback_id, request_id=body.request_id)

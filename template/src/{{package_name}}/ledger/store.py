@@ -1,0 +1,92 @@
+"""Write and read ledger rows through SQLAlchemy Core."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, func, insert, select, text
+from sqlalchemy.engine import make_url
+
+from .tables import feedback, metadata, requests
+
+
+class UnknownRequestError(LookupError):
+    """Feedback named a request id the ledger has never seen."""
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    request_id: str
+    caller: str
+    provider: str
+    model: str
+    outcome: str
+    question_chars: int
+    latency_ms: float
+    snapshot_id: str | None = None
+    error_code: str | None = None
+    guardrail: str | None = None
+    pii_redactions: int = 0
+    retrieval_confidence: float | None = None
+    cited_doc_ids: str = ""
+    input_tokens: int = 0
+    output_tokens: int = 0
+    trace_id: str | None = None
+    created_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+
+class Ledger:
+    def __init__(self, database_url: str) -> None:
+        url = make_url(database_url)
+        if url.drivername.startswith("sqlite") and url.database not in (None, "", ":memory:"):
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(url, pool_pre_ping=True)
+
+    def create_schema(self) -> None:
+        metadata.create_all(self.engine)
+
+    def ping(self) -> None:
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def record_request(self, record: RequestRecord) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(insert(requests).values(**asdict(record)))
+
+    def record_feedback(self, request_id: str, *, helpful: bool, comment: str | None) -> int:
+        with self.engine.begin() as connection:
+            known = connection.execute(
+                select(requests.c.request_id).where(requests.c.request_id == request_id)
+            ).first()
+            if known is None:
+                raise UnknownRequestError(request_id)
+            result = connection.execute(
+                insert(feedback).values(
+                    request_id=request_id,
+                    created_at=dt.datetime.now(dt.UTC),
+                    helpful=helpful,
+                    comment=comment,
+                )
+            )
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def get_request(self, request_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(requests).where(requests.c.request_id == request_id)
+            ).first()
+        return dict(row._mapping) if row else None
+
+    def feedback_for(self, request_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(feedback).where(feedback.c.request_id == request_id)
+            ).all()
+        return [dict(row._mapping) for row in rows]
+
+    def count_requests(self) -> int:
+        with self.engine.connect() as connection:
+            return int(connection.execute(select(func.count()).select_from(requests)).scalar_one())

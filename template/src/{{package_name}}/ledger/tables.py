@@ -1,0 +1,53 @@
+"""Ledger schema. SQLite by default; any SQLAlchemy URL (e.g. Postgres) by DATABASE_URL.
+
+Questions and answers are not stored: only their sizes, what the guardrails did, and the
+ids needed to trace a request (request id, trace id, index snapshot id, cited documents).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+)
+
+metadata = MetaData()
+
+requests = Table(
+    "requests",
+    metadata,
+    Column("request_id", String(32), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("caller", String(16), nullable=False, doc="hash prefix of the API key used"),
+    Column("provider", String(32), nullable=False),
+    Column("model", String(100), nullable=False),
+    Column("snapshot_id", String(32), nullable=True),
+    Column("outcome", String(16), nullable=False, index=True),
+    Column("error_code", String(40), nullable=True),
+    Column("guardrail", String(40), nullable=True, doc="rule that refused or abstained"),
+    Column("pii_redactions", Integer, nullable=False, default=0),
+    Column("question_chars", Integer, nullable=False),
+    Column("retrieval_confidence", Float, nullable=True),
+    Column("cited_doc_ids", String(500), nullable=False, default=""),
+    Column("input_tokens", Integer, nullable=False, default=0),
+    Column("output_tokens", Integer, nullable=False, default=0),
+    Column("latency_ms", Float, nullable=False),
+    Column("trace_id", String(32), nullable=True),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("feedback_id", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", String(32), ForeignKey("requests.request_id"), nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("helpful", Boolean, nullable=False),
+    Column("comment", String(1000), nullable=True, doc="PII-redacted free text"),
+)

@@ -1,0 +1,103 @@
+"""The embedded default model: extractive, deterministic and offline.
+
+It answers by quoting the passage sentences that best cover the question, each with its
+citation, so it is grounded by construction and needs no weights, GPU or network. It plugs into
+pydantic-ai as a `FunctionModel`, so the offline path runs the same Agent code as real providers.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, UserPromptPart
+from pydantic_ai.models.function import AgentInfo, FunctionModel
+
+from ..retrieval.terms import terms
+from .prompt import INSUFFICIENT_CONTEXT, parse_prompt
+
+EMBEDDED_MODEL_NAME = "thinslice-extractive-v1"
+MAX_SENTENCES = 2
+MIN_SENTENCE_CHARS = 12
+# A second sentence must be nearly as relevant as the best, so answers stay short and on point.
+SECOND_SENTENCE_RATIO = 0.8
+FIGURE_BONUS = 0.5
+_FIGURE = re.compile(r"\d")
+_ASKS_FOR_FIGURE = re.compile(
+    r"\b(how (many|much|long|soon|often|early|late|fast|far)|when|deadline|limit|minimum|maximum"
+    r"|cost|price|amount|budget|allowance|percent|what time)\b",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def _last_user_prompt(messages: list[ModelMessage]) -> str:
+    for message in reversed(messages):
+        for part in getattr(message, "parts", []):
+            if isinstance(part, UserPromptPart) and isinstance(part.content, str):
+                return part.content
+    return ""
+
+
+def extract_answer(prompt: str) -> str:
+    """Pick up to MAX_SENTENCES sentences that best cover the question, each with its citation.
+
+    A sentence scores the IDF weight of the question terms it contains (rare terms count more),
+    plus half weight for terms found only in its section heading, plus a bonus for concrete
+    figures when the question asks for a quantity, a date or a limit.
+    """
+    question, passages = parse_prompt(prompt)
+    wanted = terms(question)
+    if not wanted or not passages:
+        return INSUFFICIENT_CONTEXT
+    candidates: list[tuple[int, str, set[str], set[str], str]] = []
+    for rank, passage in enumerate(passages):
+        context = terms(passage.section)
+        for sentence in _SENTENCE_END.split(passage.text):
+            sentence = sentence.strip()
+            if len(sentence) >= MIN_SENTENCE_CHARS:
+                candidates.append((rank, sentence, terms(sentence), context, passage.doc_id))
+    asks_for_figure = bool(_ASKS_FOR_FIGURE.search(question))
+    weight = _idf(wanted, [sentence_terms for _, _, sentence_terms, _, _ in candidates])
+    scored = []
+    for rank, sentence, sentence_terms, context, doc_id in candidates:
+        direct = wanted & sentence_terms
+        heading_only = (wanted & context) - direct
+        score = sum(weight[t] for t in direct) + 0.5 * sum(weight[t] for t in heading_only)
+        if asks_for_figure and _FIGURE.search(sentence):
+            score += FIGURE_BONUS * max(weight.values())
+        if direct:
+            # Better-ranked passages win ties.
+            scored.append((score - rank * 0.01, rank, sentence, doc_id))
+    if not scored:
+        return INSUFFICIENT_CONTEXT
+    scored.sort(key=lambda item: -item[0])
+    best = scored[0]
+    chosen = [best]
+    for candidate in scored[1:]:
+        if len(chosen) == MAX_SENTENCES or candidate[0] < best[0] * SECOND_SENTENCE_RATIO:
+            break
+        chosen.append(candidate)
+    chosen.sort(key=lambda item: item[1])
+    return " ".join(f"{_as_sentence(sentence)} [{doc_id}]" for _, _, sentence, doc_id in chosen)
+
+
+def _idf(wanted: set[str], documents: list[set[str]]) -> dict[str, float]:
+    """Inverse document frequency of each wanted term over the candidate sentences."""
+    total = len(documents) + 1
+    return {
+        term: math.log(1 + total / (1 + sum(term in doc for doc in documents))) for term in wanted
+    }
+
+
+def _as_sentence(text: str) -> str:
+    text = text.rstrip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+def _respond(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+    return ModelResponse(parts=[TextPart(extract_answer(_last_user_prompt(messages)))])
+
+
+def embedded_model() -> FunctionModel:
+    return FunctionModel(_respond, model_name=EMBEDDED_MODEL_NAME)

@@ -1,0 +1,33 @@
+"""Build the pydantic-ai model named by the settings."""
+
+from __future__ import annotations
+
+from pydantic_ai.models import Model
+from pydantic_ai.models.anthropic import AnthropicModel
+from pydantic_ai.models.openai import OpenAIChatModel
+from pydantic_ai.providers.anthropic import AnthropicProvider
+from pydantic_ai.providers.openai import OpenAIProvider
+
+from ..settings import Settings
+from .embedded import embedded_model
+
+
+def _secret(settings: Settings) -> str | None:
+    return settings.model_api_key.get_secret_value() if settings.model_api_key else None
+
+
+def build_model(settings: Settings) -> Model:
+    """The embedded model, or a real provider: any OpenAI-compatible endpoint, or Anthropic."""
+    if settings.model_provider == "offline":
+        return embedded_model()
+    if settings.model_provider == "openai":
+        provider = OpenAIProvider(
+            base_url=settings.model_base_url,
+            # Self-hosted endpoints (vLLM, Ollama) often need no key, but the SDK wants one.
+            api_key=_secret(settings) or "not-needed",
+        )
+        return OpenAIChatModel(settings.model_name, provider=provider)
+    return AnthropicModel(
+        settings.model_name,
+        provider=AnthropicProvider(api_key=_secret(settings), base_url=settings.model_base_url),
+    )

@@ -1,0 +1,187 @@
+"""A search index over the governed corpus in SQLite FTS5 (BM25 ranking, no extra services).
+
+The index is one SQLite file built by `make ingest` (or at start-up when it is missing). Each
+build gets a snapshot id derived from the documents' content, so every answer can be traced back
+to the exact corpus version it was grounded in. Builds write to a temporary file and swap it in
+atomically, so a running service never sees a half-built index.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import re
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from .corpus import Document
+from .terms import terms, words
+
+SCHEMA = """
+CREATE TABLE documents (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, owner TEXT NOT NULL,
+    classification TEXT NOT NULL, updated_at TEXT NOT NULL
+);
+CREATE VIRTUAL TABLE passages USING fts5(
+    doc_id UNINDEXED, title, heading, body, tokenize = 'porter unicode61'
+);
+CREATE TABLE snapshot (id TEXT NOT NULL, built_at TEXT NOT NULL, documents INTEGER NOT NULL);
+"""
+
+
+class IndexNotReadyError(RuntimeError):
+    """The index file is missing or unreadable."""
+
+
+@dataclass(frozen=True)
+class Passage:
+    doc_id: str
+    title: str
+    heading: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved passage, with the share of the question's terms it covers (0..1)."""
+
+    doc_id: str
+    title: str
+    heading: str
+    text: str
+    coverage: float
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: list[Hit]
+    snapshot_id: str
+
+    @property
+    def confidence(self) -> float:
+        """How well the best passage covers the question; compared with ABSTAIN_THRESHOLD."""
+        return max((hit.coverage for hit in self.hits), default=0.0)
+
+
+def split_passages(document: Document) -> Iterator[Passage]:
+    """One passage per `##` section; text before the first heading is the document's intro."""
+    heading = "Overview"
+    lines: list[str] = []
+    for line in document.body.splitlines():
+        if line.startswith("#"):
+            if any(part.strip() for part in lines):
+                yield Passage(document.id, document.title, heading, "\n".join(lines).strip())
+            heading, lines = line.lstrip("#").strip(), []
+        else:
+            lines.append(line)
+    if any(part.strip() for part in lines):
+        yield Passage(document.id, document.title, heading, "\n".join(lines).strip())
+
+
+def snapshot_id_for(documents: Iterable[Document]) -> str:
+    """A content hash of the indexed documents: same corpus, same id."""
+    digest = hashlib.sha256()
+    for document in sorted(documents, key=lambda doc: doc.id):
+        for part in (document.id, document.title, document.classification, document.body):
+            digest.update(part.encode())
+            digest.update(b"\0")
+    return digest.hexdigest()[:12]
+
+
+def build_index(documents: list[Document], index_path: Path) -> str:
+    """Build the index file atomically and return its snapshot id."""
+    index_path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = index_path.with_name(f".{index_path.name}.{os.getpid()}.tmp")
+    temporary.unlink(missing_ok=True)
+    snapshot_id = snapshot_id_for(documents)
+    with closing(sqlite3.connect(temporary)) as connection, connection:
+        connection.executescript(SCHEMA)
+        connection.executemany(
+            "INSERT INTO documents VALUES (?, ?, ?, ?, ?)",
+            [
+                (doc.id, doc.title, doc.owner, doc.classification, doc.updated_at.isoformat())
+                for doc in documents
+            ],
+        )
+        connection.executemany(
+            "INSERT INTO passages (doc_id, title, heading, body) VALUES (?, ?, ?, ?)",
+            [
+                (passage.doc_id, passage.title, passage.heading, passage.body)
+                for doc in documents
+                for passage in split_passages(doc)
+            ],
+        )
+        connection.execute(
+            "INSERT INTO snapshot VALUES (?, ?, ?)",
+            (snapshot_id, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), len(documents)),
+        )
+    os.replace(temporary, index_path)
+    return snapshot_id
+
+
+def _fts_query(question: str) -> str | None:
+    """An OR query of the question's words, quoted so FTS5 syntax in user input is inert."""
+    unique = dict.fromkeys(word for word in words(question) if len(word) > 1)
+    if not unique:
+        return None
+    return " OR ".join(f'"{word}"' for word in unique)
+
+
+class Index:
+    """Read-only access to a built index file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        if not self.path.is_file():
+            raise IndexNotReadyError(f"index {self.path} does not exist; run `make ingest`")
+        try:
+            connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+        except sqlite3.Error as error:
+            raise IndexNotReadyError(f"cannot open index {self.path}: {error}") from error
+        try:
+            yield connection
+        except sqlite3.DatabaseError as error:
+            raise IndexNotReadyError(f"index {self.path} is unreadable: {error}") from error
+        finally:
+            connection.close()
+
+    def snapshot(self) -> tuple[str, str, int]:
+        """(snapshot id, built at ISO time, document count)."""
+        with self._connect() as connection:
+            row = connection.execute("SELECT id, built_at, documents FROM snapshot").fetchone()
+        if row is None:
+            raise IndexNotReadyError(f"index {self.path} has no snapshot row")
+        return str(row[0]), str(row[1]), int(row[2])
+
+    def search(self, question: str, top_k: int) -> SearchResult:
+        """The top_k passages by BM25, each scored by how much of the question it covers."""
+        query = _fts_query(question)
+        with self._connect() as connection:
+            snapshot_id = connection.execute("SELECT id FROM snapshot").fetchone()[0]
+            if query is None:
+                return SearchResult([], snapshot_id)
+            rows = connection.execute(
+                "SELECT doc_id, title, heading, body FROM passages WHERE passages MATCH ? "
+                "ORDER BY bm25(passages, 0.0, 4.0, 2.0, 1.0) LIMIT ?",
+                (query, top_k),
+            ).fetchall()
+        question_terms = terms(question)
+        hits = []
+        for doc_id, title, heading, body in rows:
+            covered = question_terms & terms(f"{title} {heading} {body}")
+            coverage = len(covered) / len(question_terms) if question_terms else 0.0
+            hits.append(Hit(doc_id, title, heading, _clean(body), round(coverage, 3)))
+        return SearchResult(hits, snapshot_id)
+
+
+def _clean(markdown: str) -> str:
+    """Passage text without list markers and emphasis, on one line per paragraph."""
+    text = re.sub(r"^\s*[-*]\s+", "", markdown, flags=re.MULTILINE)
+    return re.sub(r"[*_`]", "", text).strip()

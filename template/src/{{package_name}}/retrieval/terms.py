@@ -1,0 +1,44 @@
+"""Tokenising for search and grounding: lower-case words, stop words removed, light stemming.
+
+Shared by retrieval (to measure how much of a question a passage covers) and by the embedded
+model (to pick the sentences that answer it), so both agree on what a "term" is.
+"""
+
+from __future__ import annotations
+
+import re
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+_STOP_WORDS_TEXT = """a about above after again against all am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further
+get got had has have having he her here hers herself him himself his how i if in into is it
+its itself just me more most my myself no nor not now of off on once only or other our ours
+ourselves out over own same she should so some such than that the their theirs them
+themselves then there these they this those through to too under until up very was we were
+what when where which while who whom why will with would you your yours yourself yourselves
+acme company please tell know need want many much may might must also"""
+STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
+
+
+def stem(word: str) -> str:
+    """A deliberately small suffix stripper: enough to match plural, -ing and -ed forms."""
+    if len(word) > 4 and word.endswith(("ies", "ied")):
+        return word[:-3] + "y"
+    if len(word) > 5 and word.endswith("ing"):
+        return word[:-3]
+    if len(word) > 4 and word.endswith("ed"):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def words(text: str) -> list[str]:
+    """Lower-case alphanumeric words, in order."""
+    return _WORD.findall(text.lower())
+
+
+def terms(text: str) -> set[str]:
+    """The distinct stemmed content terms of a text."""
+    return {stem(word) for word in words(text) if word not in STOP_WORDS and len(word) > 1}

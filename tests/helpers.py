@@ -1,0 +1,85 @@
+"""Render the template and run commands in rendered repos."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import copier
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Answer profiles: the defaults, plus two that between them flip every option.
+PROFILES: dict[str, dict[str, Any]] = {
+    "default": {},
+    "openai-py311": {
+        "project_name": "hr-helper",
+        "package_name": "hr_helper_service",
+        "description": "Helps HR staff answer benefits questions from the handbook.",
+        "owning_team": "@globex/people-tech",
+        "business_owner": "VP People",
+        "oncall_contact": "pagerduty: people-tech-primary",
+        "kpi_name": "benefits question resolved without a ticket",
+        "kpi_target_percent": 65,
+        "model_provider": "openai",
+        "model_name": "gpt-4.1-mini",
+        "python_version": "3.11",
+    },
+    "anthropic-py313": {
+        "project_name": "it-desk2",
+        "description": "Answers IT help desk questions for the service desk team.",
+        "owning_team": "@initech/service-desk",
+        "business_owner": "IT Service Desk Manager",
+        "oncall_contact": "#it-desk-oncall",
+        "kpi_name": "ticket deflected",
+        "kpi_target_percent": 90,
+        "model_provider": "anthropic",
+        "model_name": "claude-haiku-4-5",
+        "python_version": "3.13",
+    },
+}
+
+
+def render(dest: Path, **data: Any) -> Path:
+    """Render the working tree of this repo (uncommitted changes included) into dest."""
+    copier.run_copy(
+        str(ROOT), dest, data=data, defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True
+    )
+    return dest
+
+
+def project_env() -> dict[str, str]:
+    """Environment for commands in a rendered repo: its own venv, never the template's."""
+    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+    env.setdefault("UV_PYTHON_DOWNLOADS", "never")
+    # A developer's shell variables must not leak into the generated service's settings.
+    for name in ("API_KEYS", "MODEL_PROVIDER", "MODEL_API_KEY", "MODEL_BASE_URL", "DATABASE_URL"):
+        env.pop(name, None)
+    return env
+
+
+def run(
+    args: list[str], cwd: Path, *, check: bool = True, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
+    """Run a command, failing with its output when it fails."""
+    result = subprocess.run(
+        args, cwd=cwd, env=project_env(), capture_output=True, text=True, timeout=timeout
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"`{' '.join(args)}` exited {result.returncode} in {cwd}\n"
+            f"--- stdout ---\n{result.stdout[-6000:]}\n--- stderr ---\n{result.stderr[-6000:]}"
+        )
+    return result
+
+
+def git_commit_all(repo: Path, message: str) -> None:
+    run(["git", "init", "-q", "-b", "main"], repo)
+    run(["git", "add", "-A"], repo)
+    run(
+        ["git", "-c", "user.name=thinslice", "-c", "user.email=t@thinslice.invalid",
+         "commit", "-q", "--no-verify", "-m", message],
+        repo,
+    )

@@ -1,0 +1,99 @@
+"""Install each rendered profile from its lock and run its own checks, exactly as its CI would.
+
+Slow (an install and a full test run per profile), so marked `generated`: `make test-fast` skips it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .helpers import PROFILES, git_commit_all, project_env, run
+
+pytestmark = pytest.mark.generated
+
+
+@pytest.fixture(scope="module", params=list(PROFILES))
+def installed(request: pytest.FixtureRequest, rendered: dict[str, Path]) -> Path:
+    repo = rendered[request.param]
+    git_commit_all(repo, "Initial render")
+    run(["uv", "sync", "--locked", "--quiet"], repo)
+    return repo
+
+
+def test_formatter_changes_nothing(installed: Path) -> None:
+    run(["uv", "run", "--locked", "ruff", "format", "--check", "--diff", "."], installed)
+
+
+def test_lint_is_clean(installed: Path) -> None:
+    run(["make", "lint"], installed)
+
+
+def test_type_check_is_clean(installed: Path) -> None:
+    run(["make", "typecheck"], installed)
+
+
+def test_own_test_suite_passes(installed: Path) -> None:
+    result = run(["make", "test"], installed)
+    assert " passed" in result.stdout and " failed" not in result.stdout
+
+
+def test_pre_commit_hooks_pass_on_all_files(installed: Path) -> None:
+    run(["make", "pre-commit"], installed)
+    assert run(["git", "status", "--porcelain"], installed).stdout == "", "hooks changed files"
+
+
+def test_ingest_and_help_targets_work(installed: Path) -> None:
+    assert "ingest" in run(["make", "help"], installed).stdout
+    output = run(["make", "ingest"], installed).stdout
+    assert "indexed 22 documents" in output and "quarantined 0" in output
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_make_run_serves_and_answers(installed: Path) -> None:
+    port = _free_port()
+    env = project_env() | {"PORT": str(port)}
+    server = subprocess.Popen(
+        ["make", "run"], cwd=installed, env=env, start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, server.stdout.read() if server.stdout else ""
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as ready:
+                    if ready.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "service not ready within 120 s"
+            time.sleep(0.5)
+        key = next(
+            line.split("=", 1)[1]
+            for line in (installed / ".env").read_text().splitlines()
+            if line.startswith("API_KEYS=")
+        )
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/ask",
+            data=b'{"question": "How much is the home office allowance?"}',
+            headers={"Content-Type": "application/json", "X-API-Key": key},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = response.read().decode()
+        assert '"outcome":"answered"' in body and "HR-WORK-001" in body
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=20)
