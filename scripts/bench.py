@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.helpers import render, run  # noqa: E402
+from tests.helpers import render, run
 
 STEPS = [
     ("install (uv sync --locked)", ["uv", "sync", "--locked", "--quiet"]),

@@ -65,7 +65,13 @@ def run(
 ) -> subprocess.CompletedProcess[str]:
     """Run a command, failing with its output when it fails."""
     result = subprocess.run(
-        args, cwd=cwd, env=project_env(), capture_output=True, text=True, timeout=timeout
+        args,
+        check=False,
+        cwd=cwd,
+        env=project_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     if check and result.returncode != 0:
         raise AssertionError(
@@ -79,7 +85,17 @@ def git_commit_all(repo: Path, message: str) -> None:
     run(["git", "init", "-q", "-b", "main"], repo)
     run(["git", "add", "-A"], repo)
     run(
-        ["git", "-c", "user.name=thinslice", "-c", "user.email=t@thinslice.invalid",
-         "commit", "-q", "--no-verify", "-m", message],
+        [
+            "git",
+            "-c",
+            "user.name=thinslice",
+            "-c",
+            "user.email=t@thinslice.invalid",
+            "commit",
+            "-q",
+            "--no-verify",
+            "-m",
+            message,
+        ],
         repo,
     )

@@ -6,6 +6,7 @@ Slow (an install and a full test run per profile), so marked `generated`: `make 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -21,8 +22,14 @@ pytestmark = pytest.mark.generated
 
 
 @pytest.fixture(scope="module", params=list(PROFILES))
-def installed(request: pytest.FixtureRequest, rendered: dict[str, Path]) -> Path:
-    repo = rendered[request.param]
+def installed(
+    request: pytest.FixtureRequest,
+    rendered: dict[str, Path],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Path:
+    """A working copy of the rendered profile (the session's renders stay pristine), installed."""
+    repo = tmp_path_factory.mktemp(f"installed-{request.param}") / "repo"
+    shutil.copytree(rendered[request.param], repo)
     git_commit_all(repo, "Initial render")
     run(["uv", "sync", "--locked", "--quiet"], repo)
     return repo
@@ -66,8 +73,13 @@ def test_make_run_serves_and_answers(installed: Path) -> None:
     port = _free_port()
     env = project_env() | {"PORT": str(port)}
     server = subprocess.Popen(
-        ["make", "run"], cwd=installed, env=env, start_new_session=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        ["make", "run"],
+        cwd=installed,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 120

@@ -42,7 +42,9 @@ def test_no_template_syntax_left(rendered: dict[str, Path], profile: str) -> Non
 
 
 @pytest.mark.parametrize("profile", PROFILES)
-def test_answers_file_records_answers_and_no_secret(rendered: dict[str, Path], profile: str) -> None:
+def test_answers_file_records_answers_and_no_secret(
+    rendered: dict[str, Path], profile: str
+) -> None:
     answers = yaml.safe_load((rendered[profile] / ".copier-answers.yml").read_text())
     for name, value in PROFILES[profile].items():
         assert answers[name] == value
@@ -90,9 +92,9 @@ def test_provider_answer_sets_the_deployed_default(rendered: dict[str, Path], pr
     repo = rendered[profile]
     answers = PROFILES[profile]
     provider = answers.get("model_provider", "offline")
-    package = answers.get("package_name") or answers.get("project_name", "policy-assistant").replace(
-        "-", "_"
-    )
+    package = answers.get("package_name") or answers.get(
+        "project_name", "policy-assistant"
+    ).replace("-", "_")
     settings = (repo / "src" / package / "settings.py").read_text()
     assert f'model_provider: Provider = "{provider}"' in settings
     # Local runs stay offline whatever the deployed default is.

@@ -1,7 +1,8 @@
 """The thin slice itself: guard -> retrieve -> generate -> guard -> record.
 
 Every request ends in exactly one ledger row, whatever happens: answered, abstained, refused,
-or failed because the provider did. Only the redacted question goes past the first guard.
+or failed (provider error, index not ready, or a bug; `error_code` says which). Only the
+redacted question goes past the first guard.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from opentelemetry import trace
+from opentelemetry.trace import Span
 from starlette.concurrency import run_in_threadpool
 
 from .guardrails import detect_injection, redact_pii
@@ -19,7 +21,7 @@ from .guardrails.pii import PLACEHOLDER
 from .ledger import Ledger, RequestRecord
 from .models import Generator, ProviderError
 from .models.prompt import INSUFFICIENT_CONTEXT, PromptPassage, cited_ids
-from .retrieval import Hit, Index
+from .retrieval import Hit, Index, IndexNotReadyError
 from .settings import Settings
 
 Outcome = Literal["answered", "abstained", "refused"]
@@ -54,13 +56,24 @@ class AskResult:
 
 
 class AskFailedError(Exception):
-    """The model provider failed; carries the ids so the caller can still quote them."""
+    """The request could not be answered (provider failure, index not ready).
 
-    def __init__(self, error: ProviderError, request_id: str, trace_id: str) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.request_id = request_id
-        self.trace_id = trace_id
+    Carries the HTTP status and the ids, so the caller can quote the recorded request.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        request_id: str,
+        trace_id: str,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(f"{code}: {message}")
+        self.status, self.code, self.message = status, code, message
+        self.request_id, self.trace_id, self.retry_after = request_id, trace_id, retry_after
 
 
 def _snippet(text: str) -> str:
@@ -90,77 +103,86 @@ class AskPipeline:
         self.ledger = ledger
 
     async def ask(self, question: str, caller: str) -> AskResult:
+        """Run the slice. Exactly one ledger row is written, whatever happens."""
         started = time.perf_counter()
-        request_id = uuid.uuid4().hex
         with tracer.start_as_current_span("ask") as span:
-            trace_id = format(span.get_span_context().trace_id, "032x")
-            record = {
-                "request_id": request_id,
-                "caller": caller,
-                "provider": self.settings.model_provider,
-                "model": self.generator.model.model_name,
-                "question_chars": len(question),
-                "trace_id": trace_id,
-            }
-
-            async def finish(result: AskResult, **fields: object) -> AskResult:
-                latency_ms = (time.perf_counter() - started) * 1000
-                await run_in_threadpool(
-                    self.ledger.record_request,
-                    RequestRecord(**record, **fields, latency_ms=latency_ms),  # type: ignore[arg-type]
-                )
-                return result
-
-            # Input guard: refuse injections before anything else sees the text.
-            rule = detect_injection(question)
-            if rule is not None:
-                span.set_attribute("guardrail.rule", rule)
-                refused = AskResult(request_id, trace_id, "refused", REFUSAL)
-                return await finish(refused, outcome="refused", guardrail=rule)
-
-            redaction = redact_pii(question)
-            record["pii_redactions"] = redaction.total
-
-            # Retrieve from the current snapshot; abstain when nothing covers the question.
-            # Placeholders stay out of the search: "[EMAIL]" must not dilute the coverage score.
-            search = await run_in_threadpool(
-                self.index.search,
-                PLACEHOLDER.sub(" ", redaction.text),
-                self.settings.retrieval_top_k,
+            record = RequestRecord(
+                request_id=uuid.uuid4().hex,
+                caller=caller,
+                provider=self.settings.model_provider,
+                model=self.generator.model.model_name,
+                question_chars=len(question),
+                trace_id=format(span.get_span_context().trace_id, "032x"),
             )
-            record["snapshot_id"] = search.snapshot_id
-            record["retrieval_confidence"] = search.confidence
-            if search.confidence < self.settings.abstain_threshold:
-                abstained = AskResult(request_id, trace_id, "abstained", ABSTENTION)
-                return await finish(abstained, outcome="abstained", guardrail="low_confidence")
-
-            passages = [PromptPassage(h.doc_id, h.title, h.heading, h.text) for h in search.hits]
             try:
-                generation = await self.generator.generate(redaction.text, passages)
+                return await self._run(question, record, span)
             except ProviderError as error:
-                await finish(
-                    AskResult(request_id, trace_id, "abstained", ""),
-                    outcome="failed",
-                    error_code=error.code,
-                )
-                raise AskFailedError(error, request_id, trace_id) from error
-            tokens = {
-                "input_tokens": generation.input_tokens,
-                "output_tokens": generation.output_tokens,
-            }
+                record.error_code = error.code
+                raise AskFailedError(
+                    error.status,
+                    error.code,
+                    error.message,
+                    request_id=record.request_id,
+                    trace_id=record.trace_id or "",
+                    retry_after=error.retry_after,
+                ) from error
+            except IndexNotReadyError as error:
+                record.error_code = "index_not_ready"
+                raise AskFailedError(
+                    503,
+                    "index_not_ready",
+                    str(error),
+                    request_id=record.request_id,
+                    trace_id=record.trace_id or "",
+                ) from error
+            except Exception:
+                record.error_code = "internal_error"
+                raise
+            finally:
+                record.latency_ms = (time.perf_counter() - started) * 1000
+                span.set_attribute("app.outcome", record.outcome)
+                await run_in_threadpool(self.ledger.record_request, record)
 
-            # Output guard: no PII out, and an answer must cite what was retrieved.
-            answer = redact_pii(generation.text).text
-            citations = _citations(answer, search.hits)
-            if INSUFFICIENT_CONTEXT in answer or not citations:
-                abstained = AskResult(request_id, trace_id, "abstained", ABSTENTION)
-                return await finish(
-                    abstained, outcome="abstained", guardrail="no_citation", **tokens
-                )
-            answered = AskResult(request_id, trace_id, "answered", answer, citations)
-            return await finish(
-                answered,
-                outcome="answered",
-                cited_doc_ids=",".join(c.doc_id for c in citations),
-                **tokens,
+    async def _run(self, question: str, record: RequestRecord, span: Span) -> AskResult:
+        def result(
+            outcome: Outcome, answer: str, citations: list[Citation] | None = None
+        ) -> AskResult:
+            record.outcome = outcome
+            return AskResult(
+                record.request_id, record.trace_id or "", outcome, answer, citations or []
             )
+
+        # Input guard: refuse injections before anything else sees the text.
+        rule = detect_injection(question)
+        if rule is not None:
+            span.set_attribute("app.guardrail", rule)
+            record.guardrail = rule
+            return result("refused", REFUSAL)
+
+        redaction = redact_pii(question)
+        record.pii_redactions = redaction.total
+
+        # Retrieve from the current snapshot; abstain when nothing covers the question.
+        # Placeholders stay out of the search: "[EMAIL]" must not dilute the coverage score.
+        search = await run_in_threadpool(
+            self.index.search, PLACEHOLDER.sub(" ", redaction.text), self.settings.retrieval_top_k
+        )
+        record.snapshot_id = search.snapshot_id
+        record.retrieval_confidence = search.confidence
+        if search.confidence < self.settings.abstain_threshold:
+            record.guardrail = "low_confidence"
+            return result("abstained", ABSTENTION)
+
+        passages = [PromptPassage(h.doc_id, h.title, h.heading, h.text) for h in search.hits]
+        generation = await self.generator.generate(redaction.text, passages)
+        record.input_tokens = generation.input_tokens
+        record.output_tokens = generation.output_tokens
+
+        # Output guard: no PII out, and an answer must cite what was retrieved.
+        answer = redact_pii(generation.text).text
+        citations = _citations(answer, search.hits)
+        if INSUFFICIENT_CONTEXT in answer or not citations:
+            record.guardrail = "no_citation"
+            return result("abstained", ABSTENTION)
+        record.cited_doc_ids = ",".join(citation.doc_id for citation in citations)
+        return result("answered", answer, citations)

@@ -38,6 +38,11 @@ def _body(code: str, detail: str, request_id: str | None = None) -> dict[str, st
 def _validation_message(error: RequestValidationError) -> str:
     parts = []
     for problem in error.errors():
+        if problem["type"] == "json_invalid":
+            parts.append(
+                f"body is not valid JSON ({problem.get('ctx', {}).get('error', 'parse error')})"
+            )
+            continue
         location = ".".join(str(part) for part in problem["loc"] if part != "body")
         parts.append(f"{location or 'body'}: {problem['msg']}")
     return "; ".join(parts)

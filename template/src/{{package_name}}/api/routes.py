@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from ..guardrails import redact_pii
-from ..ledger import UnknownRequestError
+from ..ledger import LedgerUnavailableError, UnknownRequestError
 from ..pipeline import AskFailedError, AskPipeline
 from ..retrieval import IndexNotReadyError
 from .auth import Caller
@@ -103,17 +103,17 @@ async def ask(
         result = await pipeline.ask(body.question, caller)
     except AskFailedError as failure:
         headers = {"X-Request-ID": failure.request_id, "X-Trace-ID": failure.trace_id}
-        if failure.error.retry_after is not None:
-            headers["Retry-After"] = str(math.ceil(failure.error.retry_after))
+        if failure.retry_after is not None:
+            headers["Retry-After"] = str(math.ceil(failure.retry_after))
         raise ApiError(
-            failure.error.status,
-            failure.error.code,
-            failure.error.message,
+            failure.status,
+            failure.code,
+            failure.message,
             request_id=failure.request_id,
             headers=headers,
         ) from failure
-    except IndexNotReadyError as error:
-        raise ApiError(503, "index_not_ready", str(error)) from error
+    except LedgerUnavailableError as error:
+        raise ApiError(503, "ledger_unavailable", str(error)) from error
     response.headers["X-Request-ID"] = result.request_id
     response.headers["X-Trace-ID"] = result.trace_id
     return AskResponse(

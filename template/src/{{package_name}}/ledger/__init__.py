@@ -1,5 +1,5 @@
 """The request ledger: one row per request and per feedback, never raw PII."""
 
-from .store import Ledger, RequestRecord, UnknownRequestError
+from .store import Ledger, LedgerUnavailableError, RequestRecord, UnknownRequestError
 
-__all__ = ["Ledger", "RequestRecord", "UnknownRequestError"]
+__all__ = ["Ledger", "LedgerUnavailableError", "RequestRecord", "UnknownRequestError"]

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, func, insert, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from .tables import feedback, metadata, requests
 
@@ -17,15 +18,21 @@ class UnknownRequestError(LookupError):
     """Feedback named a request id the ledger has never seen."""
 
 
-@dataclass(frozen=True)
+class LedgerUnavailableError(RuntimeError):
+    """The ledger database could not be written; requests must not go unrecorded."""
+
+
+@dataclass
 class RequestRecord:
+    """One ledger row. The pipeline fills it in as a request moves through the slice."""
+
     request_id: str
     caller: str
     provider: str
     model: str
-    outcome: str
     question_chars: int
-    latency_ms: float
+    outcome: str = "failed"
+    latency_ms: float = 0.0
     snapshot_id: str | None = None
     error_code: str | None = None
     guardrail: str | None = None
@@ -53,8 +60,13 @@ class Ledger:
             connection.execute(text("SELECT 1"))
 
     def record_request(self, record: RequestRecord) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(insert(requests).values(**asdict(record)))
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(insert(requests).values(**asdict(record)))
+        except SQLAlchemyError as error:
+            raise LedgerUnavailableError(
+                f"cannot write the ledger: {type(error).__name__}"
+            ) from error
 
     def record_feedback(self, request_id: str, *, helpful: bool, comment: str | None) -> int:
         with self.engine.begin() as connection:
