@@ -61,14 +61,19 @@ def project_env() -> dict[str, str]:
 
 
 def run(
-    args: list[str], cwd: Path, *, check: bool = True, timeout: float = 900
+    args: list[str],
+    cwd: Path,
+    *,
+    check: bool = True,
+    timeout: float = 900,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run a command, failing with its output when it fails."""
+    """Run a command, failing with its output when it fails. `env` adds to project_env()."""
     result = subprocess.run(
         args,
         check=False,
         cwd=cwd,
-        env=project_env(),
+        env=project_env() | (env or {}),
         capture_output=True,
         text=True,
         timeout=timeout,

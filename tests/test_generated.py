@@ -52,6 +52,21 @@ def test_own_test_suite_passes(installed: Path) -> None:
     assert " passed" in result.stdout and " failed" not in result.stdout
 
 
+def test_eval_gate_passes_and_reports(installed: Path) -> None:
+    result = run(["make", "eval"], installed)
+    assert "Eval gate PASSED" in result.stdout
+    assert (installed / "var" / "eval" / "summary.md").is_file()
+
+
+def test_degraded_build_fails_the_eval_gate_naming_the_metric(installed: Path) -> None:
+    """Retrieval that abstains on nearly everything must not get through the gate."""
+    result = run(["make", "eval"], installed, check=False, env={"ABSTAIN_THRESHOLD": "0.99"})
+    assert result.returncode != 0
+    assert "Eval gate FAILED" in result.stdout
+    assert "citation_hit_rate" in result.stdout
+    assert "is below the threshold" in result.stdout
+
+
 def test_pre_commit_hooks_pass_on_all_files(installed: Path) -> None:
     run(["make", "pre-commit"], installed)
     assert run(["git", "status", "--porcelain"], installed).stdout == "", "hooks changed files"

@@ -22,6 +22,7 @@ from .ledger import Ledger, RequestRecord
 from .models import Generator, ProviderError
 from .models.prompt import INSUFFICIENT_CONTEXT, PromptPassage, cited_ids
 from .retrieval import Hit, Index, IndexNotReadyError
+from .retrieval.synonyms import Synonyms
 from .settings import Settings
 
 Outcome = Literal["answered", "abstained", "refused"]
@@ -95,8 +96,14 @@ def _citations(answer: str, hits: list[Hit]) -> list[Citation]:
 
 class AskPipeline:
     def __init__(
-        self, settings: Settings, index: Index, generator: Generator, ledger: Ledger
+        self,
+        settings: Settings,
+        index: Index,
+        generator: Generator,
+        ledger: Ledger,
+        synonyms: Synonyms | None = None,
     ) -> None:
+        self.synonyms = synonyms or Synonyms([])
         self.settings = settings
         self.index = index
         self.generator = generator
@@ -163,9 +170,11 @@ class AskPipeline:
         record.pii_redactions = redaction.total
 
         # Retrieve from the current snapshot; abstain when nothing covers the question.
-        # Placeholders stay out of the search: "[EMAIL]" must not dilute the coverage score.
+        # Placeholders stay out of the search ("[EMAIL]" must not dilute the coverage score),
+        # and synonyms are rewritten to the corpus wording.
+        search_text = self.synonyms.canonicalize(PLACEHOLDER.sub(" ", redaction.text))
         search = await run_in_threadpool(
-            self.index.search, PLACEHOLDER.sub(" ", redaction.text), self.settings.retrieval_top_k
+            self.index.search, search_text, self.settings.retrieval_top_k
         )
         record.snapshot_id = search.snapshot_id
         record.retrieval_confidence = search.confidence

@@ -19,15 +19,30 @@ _PATTERNS: dict[str, str] = {
         r"(\b(previous|prior|above|earlier|all|your|the|system)\b[\w\s]{0,20}"
         r"\b(instructions?|prompts?)\b"
         r"|\b(above|all|your|system)\b[\w\s]{0,20}\b(rules|guidelines|directions|context)\b)"
+        # "forget everything you were told", "disregard all of the above"
+        r"|\b(ignore|disregard|forget)\s+(everything|anything|all)\b[\w\s]{0,30}"
+        r"\b(told|said|above|before|given)\b"
     ),
+    "new_instructions": r"(^|[.!?]\s*|\n)\s*(new|updated|revised)\s+(instructions?|rules)\s*:",
     "reveal_prompt": (
         r"\b(reveal|show|print|repeat|output|display|tell me|what is|what are)\b[\w\s]{0,30}"
         r"\b(your|the)\s+(system\s+prompt|initial\s+prompt|hidden\s+(instructions|prompt)"
         r"|instructions you were given)"
+        r"|\b(print|repeat|output|show|reveal)\b[\w\s]{0,20}\b(everything|all|the text)\s+"
+        r"(above|before)\b"
+        r"|\b(print|repeat|output|show|reveal)\b[\w\s]{0,30}\byour\s+(instructions|prompt|rules)\b"
     ),
     "role_change": (
         r"\b(you are now|from now on,? you|act as|pretend (to be|you are)|roleplay as)\b"
-        r"[\w\s]{0,40}\b(unrestricted|jailbroken|dan|developer mode|no (rules|restrictions|filters))\b"
+        r"[\w\s]{0,40}\b(unrestricted|jailbroken|dan|developer mode"
+        r"|(no|without( any)?) (rules|restrictions|filters|limits|guardrails))\b"
+        # the "grandmother" family: a role used to extract what the service must not say
+        r"|\b(act as|pretend (to be|you are)|roleplay as)\b[\w\s']{0,60}\bwho (used to|would)\b"
+    ),
+    # Common non-English overrides (German, French, Spanish).
+    "override_instructions_translated": (
+        r"\bignoriere\b.{0,40}\banweisungen\b|\bignore[rz]?\b.{0,40}\binstructions\s+pr[ée]c[ée]dentes\b"
+        r"|\bignora\b.{0,40}\binstrucciones\b"
     ),
     # "developer mode" alone is an ordinary device setting ("enable developer mode on my phone").
     "developer_mode": (

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 
 from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, UserPromptPart
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
+from ..retrieval.synonyms import Synonyms
 from ..retrieval.terms import terms
 from .prompt import INSUFFICIENT_CONTEXT, parse_prompt
 
 EMBEDDED_MODEL_NAME = "thinslice-extractive-v1"
-MAX_SENTENCES = 2
+MAX_SENTENCES = 3
 MIN_SENTENCE_CHARS = 12
 # A second sentence must be nearly as relevant as the best, so answers stay short and on point.
 SECOND_SENTENCE_RATIO = 0.8
+# ...or one whose not-yet-covered question terms weigh at least this share of the best score.
+COMPLEMENT_RATIO = 0.3
 FIGURE_BONUS = 0.5
 _FIGURE = re.compile(r"\d")
 _ASKS_FOR_FIGURE = re.compile(
@@ -28,7 +32,12 @@ _ASKS_FOR_FIGURE = re.compile(
     r"|cost|price|amount|budget|allowance|percent|what time)\b",
     re.IGNORECASE,
 )
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+# A sentence ends at . ! ? followed by a capitalised word, unless the dot ends an abbreviation
+# ("ext. 4400", "e.g. Berlin"); line breaks (list items) always end one.
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?])(?<!\bext\.)(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bno\.)(?<!\bapprox\.)(?<!\bvs\.)"
+    r"\s+(?=[A-Z\"'(])|\n+"
+)
 
 
 def _last_user_prompt(messages: list[ModelMessage]) -> str:
@@ -39,7 +48,7 @@ def _last_user_prompt(messages: list[ModelMessage]) -> str:
     return ""
 
 
-def extract_answer(prompt: str) -> str:
+def extract_answer(prompt: str, synonyms: Synonyms | None = None) -> str:
     """Pick up to MAX_SENTENCES sentences that best cover the question, each with its citation.
 
     A sentence scores the IDF weight of the question terms it contains (rare terms count more),
@@ -47,7 +56,7 @@ def extract_answer(prompt: str) -> str:
     figures when the question asks for a quantity, a date or a limit.
     """
     question, passages = parse_prompt(prompt)
-    wanted = terms(question)
+    wanted = terms(synonyms.canonicalize(question) if synonyms else question)
     if not wanted or not passages:
         return INSUFFICIENT_CONTEXT
     candidates: list[tuple[int, str, set[str], set[str], str]] = []
@@ -68,18 +77,34 @@ def extract_answer(prompt: str) -> str:
             score += FIGURE_BONUS * max(weight.values())
         if direct:
             # Better-ranked passages win ties.
-            scored.append((score - rank * 0.01, rank, sentence, doc_id))
+            scored.append(_Candidate(score - rank * 0.01, rank, sentence, doc_id, direct))
     if not scored:
         return INSUFFICIENT_CONTEXT
-    scored.sort(key=lambda item: -item[0])
+    scored.sort(key=lambda candidate: -candidate.score)
     best = scored[0]
-    chosen = [best]
+    chosen, covered = [best], set(best.matched)
     for candidate in scored[1:]:
-        if len(chosen) == MAX_SENTENCES or candidate[0] < best[0] * SECOND_SENTENCE_RATIO:
+        if len(chosen) == MAX_SENTENCES:
             break
-        chosen.append(candidate)
-    chosen.sort(key=lambda item: item[1])
-    return " ".join(f"{_as_sentence(sentence)} [{doc_id}]" for _, _, sentence, doc_id in chosen)
+        # Take a runner-up that is nearly as relevant, or one that covers question terms the
+        # answer still lacks (questions that span two sections or documents).
+        missing = candidate.matched - covered
+        if candidate.score >= best.score * SECOND_SENTENCE_RATIO or (
+            sum(weight[t] for t in missing) >= best.score * COMPLEMENT_RATIO
+        ):
+            chosen.append(candidate)
+            covered |= candidate.matched
+    chosen.sort(key=lambda candidate: candidate.rank)
+    return " ".join(f"{_as_sentence(c.sentence)} [{c.doc_id}]" for c in chosen)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    score: float
+    rank: int
+    sentence: str
+    doc_id: str
+    matched: set[str]
 
 
 def _idf(wanted: set[str], documents: list[set[str]]) -> dict[str, float]:
@@ -95,9 +120,12 @@ def _as_sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
-def _respond(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
-    return ModelResponse(parts=[TextPart(extract_answer(_last_user_prompt(messages)))])
+def embedded_model(synonyms: Synonyms | None = None) -> FunctionModel:
+    """The embedded model as a pydantic-ai model; synonyms match the retrieval's rewriting."""
 
+    def respond(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        return ModelResponse(
+            parts=[TextPart(extract_answer(_last_user_prompt(messages), synonyms))]
+        )
 
-def embedded_model() -> FunctionModel:
-    return FunctionModel(_respond, model_name=EMBEDDED_MODEL_NAME)
+    return FunctionModel(respond, model_name=EMBEDDED_MODEL_NAME)

@@ -33,6 +33,11 @@ CREATE TABLE snapshot (id TEXT NOT NULL, built_at TEXT NOT NULL, documents INTEG
 """
 
 
+# Fetch this many candidates per result slot, then diversify across documents.
+CANDIDATES_PER_SLOT = 3
+MAX_PASSAGES_PER_DOC = 2
+
+
 class IndexNotReadyError(RuntimeError):
     """The index file is missing or unreadable."""
 
@@ -167,11 +172,12 @@ class Index:
             snapshot_id = connection.execute("SELECT id FROM snapshot").fetchone()[0]
             if query is None:
                 return SearchResult([], snapshot_id)
-            rows = connection.execute(
+            ranked = connection.execute(
                 "SELECT doc_id, title, heading, body FROM passages WHERE passages MATCH ? "
                 "ORDER BY bm25(passages, 0.0, 4.0, 2.0, 1.0) LIMIT ?",
-                (query, top_k),
+                (query, top_k * CANDIDATES_PER_SLOT),
             ).fetchall()
+        rows = _diversify(ranked, top_k)
         question_terms = terms(question)
         hits = []
         for doc_id, title, heading, body in rows:
@@ -179,6 +185,22 @@ class Index:
             coverage = len(covered) / len(question_terms) if question_terms else 0.0
             hits.append(Hit(doc_id, title, heading, _clean(body), round(coverage, 3)))
         return SearchResult(hits, snapshot_id)
+
+
+def _diversify(
+    ranked: list[tuple[str, str, str, str]], top_k: int
+) -> list[tuple[str, str, str, str]]:
+    """Keep BM25 order but at most MAX_PASSAGES_PER_DOC per document, so a question that spans
+    two documents gets passages from both instead of four sections of one."""
+    chosen: list[tuple[str, str, str, str]] = []
+    per_doc: dict[str, int] = {}
+    for row in ranked:
+        if per_doc.get(row[0], 0) < MAX_PASSAGES_PER_DOC:
+            chosen.append(row)
+            per_doc[row[0]] = per_doc.get(row[0], 0) + 1
+        if len(chosen) == top_k:
+            break
+    return chosen
 
 
 def _clean(markdown: str) -> str:
