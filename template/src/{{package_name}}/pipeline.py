@@ -16,14 +16,17 @@ from opentelemetry import trace
 from opentelemetry.trace import Span
 from starlette.concurrency import run_in_threadpool
 
+from .costs import PriceTable
 from .guardrails import detect_injection, redact_pii
 from .guardrails.pii import PLACEHOLDER
 from .ledger import Ledger, RequestRecord
-from .models import Generator, ProviderError
+from .models import Generation, Generator, ProviderError
 from .models.prompt import INSUFFICIENT_CONTEXT, PromptPassage, cited_ids
 from .retrieval import Hit, Index, IndexNotReadyError
 from .retrieval.synonyms import Synonyms
 from .settings import Settings
+from .telemetry import Metrics
+from .telemetry.genai import model_call_span, record_content, record_response
 
 Outcome = Literal["answered", "abstained", "refused"]
 
@@ -102,8 +105,13 @@ class AskPipeline:
         generator: Generator,
         ledger: Ledger,
         synonyms: Synonyms | None = None,
+        *,
+        metrics: Metrics | None = None,
+        prices: PriceTable | None = None,
     ) -> None:
         self.synonyms = synonyms or Synonyms([])
+        self.metrics = metrics
+        self.prices = prices or PriceTable([])
         self.settings = settings
         self.index = index
         self.generator = generator
@@ -148,7 +156,17 @@ class AskPipeline:
             finally:
                 record.latency_ms = (time.perf_counter() - started) * 1000
                 span.set_attribute("app.outcome", record.outcome)
-                await run_in_threadpool(self.ledger.record_request, record)
+                self._count(record)
+                with tracer.start_as_current_span("ledger.write"):
+                    await run_in_threadpool(self.ledger.record_request, record)
+
+    def _count(self, record: RequestRecord) -> None:
+        """Prometheus counters for one finished request (low-cardinality labels only)."""
+        if self.metrics is None:
+            return
+        self.metrics.ask_requests.labels(record.outcome).inc()
+        if record.guardrail:
+            self.metrics.guardrail_triggers.labels(record.guardrail).inc()
 
     async def _run(self, question: str, record: RequestRecord, span: Span) -> AskResult:
         def result(
@@ -159,23 +177,31 @@ class AskPipeline:
                 record.request_id, record.trace_id or "", outcome, answer, citations or []
             )
 
-        # Input guard: refuse injections before anything else sees the text.
-        rule = detect_injection(question)
-        if rule is not None:
-            span.set_attribute("app.guardrail", rule)
-            record.guardrail = rule
-            return result("refused", REFUSAL)
-
-        redaction = redact_pii(question)
-        record.pii_redactions = redaction.total
+        # Input guard: refuse injections before anything else sees the text, then redact PII.
+        with tracer.start_as_current_span("guardrails.input") as guard_span:
+            rule = detect_injection(question)
+            if rule is not None:
+                guard_span.set_attribute("app.guardrail", rule)
+                record.guardrail = rule
+                return result("refused", REFUSAL)
+            redaction = redact_pii(question)
+            record.pii_redactions = redaction.total
+            guard_span.set_attribute("app.pii_redactions", redaction.total)
+            if self.metrics is not None:
+                for kind, count in redaction.counts.items():
+                    self.metrics.guardrail_triggers.labels(f"pii_{kind.lower()}").inc(count)
 
         # Retrieve from the current snapshot; abstain when nothing covers the question.
         # Placeholders stay out of the search ("[EMAIL]" must not dilute the coverage score),
         # and synonyms are rewritten to the corpus wording.
         search_text = self.synonyms.canonicalize(PLACEHOLDER.sub(" ", redaction.text))
-        search = await run_in_threadpool(
-            self.index.search, search_text, self.settings.retrieval_top_k
-        )
+        with tracer.start_as_current_span("retrieval.search") as search_span:
+            search = await run_in_threadpool(
+                self.index.search, search_text, self.settings.retrieval_top_k
+            )
+            search_span.set_attribute("app.index.snapshot_id", search.snapshot_id)
+            search_span.set_attribute("app.retrieval.hits", len(search.hits))
+            search_span.set_attribute("app.retrieval.confidence", search.confidence)
         record.snapshot_id = search.snapshot_id
         record.retrieval_confidence = search.confidence
         if search.confidence < self.settings.abstain_threshold:
@@ -183,15 +209,51 @@ class AskPipeline:
             return result("abstained", ABSTENTION)
 
         passages = [PromptPassage(h.doc_id, h.title, h.heading, h.text) for h in search.hits]
-        generation = await self.generator.generate(redaction.text, passages)
-        record.input_tokens = generation.input_tokens
-        record.output_tokens = generation.output_tokens
+        generation = await self._generate(redaction.text, passages, record)
 
         # Output guard: no PII out, and an answer must cite what was retrieved.
-        answer = redact_pii(generation.text).text
-        citations = _citations(answer, search.hits)
+        with tracer.start_as_current_span("guardrails.output"):
+            answer = redact_pii(generation.text).text
+            citations = _citations(answer, search.hits)
         if INSUFFICIENT_CONTEXT in answer or not citations:
             record.guardrail = "no_citation"
             return result("abstained", ABSTENTION)
         record.cited_doc_ids = ",".join(citation.doc_id for citation in citations)
         return result("answered", answer, citations)
+
+    async def _generate(
+        self, question: str, passages: list[PromptPassage], record: RequestRecord
+    ) -> Generation:
+        """The model call: a GenAI span, token and cost accounting, latency metric."""
+        provider = self.settings.model_provider
+        with model_call_span(provider, record.model) as span:
+            started = time.perf_counter()
+            try:
+                generation = await self.generator.generate(question, passages)
+            finally:
+                if self.metrics is not None:
+                    self.metrics.llm_duration.labels(provider, record.model).observe(
+                        time.perf_counter() - started
+                    )
+            cost = self.prices.cost(
+                provider, record.model, generation.input_tokens, generation.output_tokens
+            )
+            record.input_tokens = generation.input_tokens
+            record.output_tokens = generation.output_tokens
+            record.cost_usd = cost.usd
+            record_response(
+                span,
+                response_model=generation.model_name,
+                input_tokens=generation.input_tokens,
+                output_tokens=generation.output_tokens,
+                finish_reason=generation.finish_reason,
+                cost_usd=cost.usd,
+            )
+            if self.settings.otel_instrumentation_genai_capture_message_content:
+                record_content(span, prompt=question, answer=redact_pii(generation.text).text)
+        if self.metrics is not None:
+            tokens = self.metrics.llm_tokens
+            tokens.labels(provider, record.model, "input").inc(generation.input_tokens)
+            tokens.labels(provider, record.model, "output").inc(generation.output_tokens)
+            self.metrics.llm_cost.labels(provider, record.model).inc(cost.usd or 0.0)
+        return generation

@@ -144,4 +144,5 @@ async def feedback(body: FeedbackRequest, request: Request, caller: Caller) -> F
         )
     except UnknownRequestError:
         raise ApiError(404, "unknown_request", f"no request with id {body.request_id}") from None
+    request.app.state.metrics.feedback.labels("true" if body.helpful else "false").inc()
     return FeedbackResponse(feedback_id=feedback_id, request_id=body.request_id)

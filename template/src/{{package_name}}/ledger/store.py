@@ -41,6 +41,7 @@ class RequestRecord:
     cited_doc_ids: str = ""
     input_tokens: int = 0
     output_tokens: int = 0
+    cost_usd: float | None = None
     trace_id: str | None = None
     created_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 

@@ -38,6 +38,7 @@ requests = Table(
     Column("cited_doc_ids", String(500), nullable=False, default=""),
     Column("input_tokens", Integer, nullable=False, default=0),
     Column("output_tokens", Integer, nullable=False, default=0),
+    Column("cost_usd", Float, nullable=True, doc="USD from the price table; null if unpriced"),
     Column("latency_ms", Float, nullable=False),
     Column("trace_id", String(32), nullable=True),
 )

@@ -19,6 +19,7 @@ class Generation:
     input_tokens: int
     output_tokens: int
     model_name: str
+    finish_reason: str | None = None
 
 
 class Generator:
@@ -50,5 +51,6 @@ class Generator:
             text=result.output.strip(),
             input_tokens=usage.input_tokens or 0,
             output_tokens=usage.output_tokens or 0,
-            model_name=self.model.model_name,
+            model_name=result.response.model_name or self.model.model_name,
+            finish_reason=result.response.finish_reason,
         )

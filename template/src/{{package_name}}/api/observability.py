@@ -1,0 +1,67 @@
+"""/metrics for Prometheus, and the middleware that times every HTTP request."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..retrieval import IndexNotReadyError
+from ..telemetry import Metrics
+
+observability = APIRouter(tags=["observability"])
+
+
+@observability.get("/metrics", include_in_schema=False)
+def metrics(request: Request) -> Response:
+    """Prometheus exposition. Open like the probes: no ids, no content, low-cardinality labels."""
+    state = request.app.state
+    registry_metrics: Metrics = state.metrics
+    pipeline = getattr(state, "pipeline", None)
+    if pipeline is not None:
+        try:
+            _, built_at, documents = pipeline.index.snapshot()
+            age = dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(built_at)
+            registry_metrics.index_age.set(age.total_seconds())
+            registry_metrics.index_documents.set(documents)
+        except IndexNotReadyError:
+            registry_metrics.index_documents.set(0)
+    return Response(generate_latest(registry_metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _route_template(scope: Scope) -> str:
+    """The matched route's path template ("/v1/ask"), never the raw path: bounded cardinality.
+    The router records the matched route in the scope."""
+    route = scope.get("route")
+    return str(getattr(route, "path", "unmatched")) if route is not None else "unmatched"
+
+
+class RequestMetricsMiddleware:
+    """Observe http_server_request_duration_seconds for every HTTP request."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def capture_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture_status)
+        finally:
+            self.metrics.http_duration.labels(
+                scope["method"], _route_template(scope), str(status)
+            ).observe(time.perf_counter() - started)

@@ -1,0 +1,6 @@
+"""Observability: OpenTelemetry traces (standard OTEL_* variables) and Prometheus metrics."""
+
+from .metrics import Metrics
+from .tracing import configure_tracing, instrument_app
+
+__all__ = ["Metrics", "configure_tracing", "instrument_app"]

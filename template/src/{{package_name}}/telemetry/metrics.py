@@ -1,0 +1,57 @@
+"""Prometheus metrics. Base units, `_total` counters, `_seconds` histograms, and only
+low-cardinality labels: never request, user or document ids.
+
+Each app gets its own registry, so several apps in one process (tests) do not collide.
+The metric names are the contract with ops/prometheus/rules.yml and ops/grafana/.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30)
+
+
+class Metrics:
+    def __init__(self, daily_budget_usd: float) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.http_duration = Histogram(
+            "http_server_request_duration_seconds",
+            "HTTP request latency",
+            ["method", "route", "status_code"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.ask_requests = Counter("ask_requests", "Questions by outcome", ["outcome"], registry=r)
+        self.feedback = Counter("feedback", "Feedback by helpfulness", ["helpful"], registry=r)
+        self.llm_duration = Histogram(
+            "llm_request_duration_seconds",
+            "Model call latency",
+            ["provider", "model"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.llm_tokens = Counter(
+            "llm_tokens", "Model tokens", ["provider", "model", "direction"], registry=r
+        )
+        self.llm_cost = Counter(
+            "llm_cost_usd", "Model cost in US dollars", ["provider", "model"], registry=r
+        )
+        self.daily_budget = Gauge("llm_daily_budget_usd", "Daily model budget", registry=r)
+        self.daily_budget.set(daily_budget_usd)
+        self.guardrail_triggers = Counter(
+            "guardrail_triggers", "Guardrail rules that fired", ["rule"], registry=r
+        )
+        self.index_age = Gauge(
+            "index_snapshot_age_seconds", "Age of the served index snapshot", registry=r
+        )
+        self.index_documents = Gauge("index_documents", "Documents in the index", registry=r)
+        self.drift = Gauge(
+            "drift_psi", "Population stability index, recent vs reference", ["feature"], registry=r
+        )
+        # Pre-create label sets so dashboards and rules see zeros, not gaps, from the start.
+        for outcome in ("answered", "abstained", "refused", "failed"):
+            self.ask_requests.labels(outcome)
+        for helpful in ("true", "false"):
+            self.feedback.labels(helpful)
