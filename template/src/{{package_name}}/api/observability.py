@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..drift import drift_scores
 from ..retrieval import IndexNotReadyError
 from ..telemetry import Metrics
 
@@ -29,6 +30,10 @@ def metrics(request: Request) -> Response:
             registry_metrics.index_documents.set(documents)
         except IndexNotReadyError:
             registry_metrics.index_documents.set(0)
+        # Exported once there is enough traffic to compare; absent (not zero) before that.
+        for feature, score in drift_scores(pipeline.ledger).items():
+            if score is not None:
+                registry_metrics.drift.labels(feature).set(score)
     return Response(generate_latest(registry_metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
