@@ -159,9 +159,12 @@ def live(
             60,
         )
         # More traffic between scrapes, so rates over a window have something to compare.
-        for _ in range(6):
+        for round_index in range(6):
             for question in QUESTIONS:
-                _post_json(f"{base}/v1/ask", {"question": question}, key)
+                body = _post_json(f"{base}/v1/ask", {"question": question}, key)
+                if body["outcome"] == "answered":
+                    helpful = {"request_id": body["request_id"], "helpful": round_index % 2 == 0}
+                    _post_json(f"{base}/v1/feedback", helpful, key)
             time.sleep(1.5)
         yield {"repo": repo, "base": base, "prom": prom, "key": key}
     finally:
