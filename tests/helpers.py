@@ -31,7 +31,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "project_name": "it-desk2",
         "description": "Answers IT help desk questions for the service desk team.",
         "owning_team": "@initech/service-desk",
-        "business_owner": "IT Service Desk Manager",
+        "business_owner": "@initech/service-desk-leads",
         "oncall_contact": "#it-desk-oncall",
         "kpi_name": "ticket deflected",
         "kpi_target_percent": 90,

@@ -121,3 +121,15 @@ def test_readme_gives_the_two_commands_and_every_setting(
             assert f"`{match.group(1)}`" in readme, f"{match.group(1)} missing from README table"
     answers = PROFILES[profile]
     assert answers.get("owning_team", "@acme/ai-platform") in readme
+
+
+def test_business_owner_handle_reviews_eval_changes(rendered: dict[str, Path]) -> None:
+    with_handle = (rendered["anthropic-py313"] / ".github" / "CODEOWNERS").read_text()
+    assert re.search(
+        r"^/evals/thresholds\.yaml\s+@initech/service-desk\s+@initech/service-desk-leads$",
+        with_handle,
+        re.MULTILINE,
+    )
+    without = (rendered["default"] / ".github" / "CODEOWNERS").read_text()
+    assert re.search(r"^/evals/thresholds\.yaml\s+@acme/ai-platform$", without, re.MULTILINE)
+    assert "is not a GitHub handle" in without
