@@ -51,5 +51,6 @@ def run_cases(cases: list[EvalCase], target: Target, *, concurrency: int = 1) ->
         CaseResult(by_id[failure.name], None, {}, failure.error_message)
         for failure in report.failures
     ]
-    results.sort(key=lambda result: [case.id for case in cases].index(result.case.id))
+    order = {case.id: position for position, case in enumerate(cases)}
+    results.sort(key=lambda result: order[result.case.id])
     return EvalRun(target.description, results, compute_metrics(results), wall_seconds)
