@@ -53,6 +53,14 @@ lint: install ## Lint the template's own Python (tests and scripts)
 	$(UV) run --locked ruff check .
 	$(UV) run --locked ruff format --check .
 
+.PHONY: docs
+docs: install ## Build the documentation site strictly (site/)
+	$(UV) run --locked mkdocs build --strict
+
+.PHONY: docs-serve
+docs-serve: install ## Serve the documentation with live reload on 127.0.0.1:8001
+	$(UV) run --locked mkdocs serve --dev-addr 127.0.0.1:8001
+
 .PHONY: lock
 lock: install ## Refresh locks/ after changing template/pyproject.toml.jinja (keeps existing pins)
 	$(UV) run --locked python scripts/lock.py
@@ -63,4 +71,4 @@ lock-upgrade: install ## Upgrade every pin in locks/ to the newest allowed versi
 
 .PHONY: clean
 clean: ## Remove build output and caches
-	rm -rf build .pytest_cache .ruff_cache
+	rm -rf build site .pytest_cache .ruff_cache

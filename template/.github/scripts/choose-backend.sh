@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Pick the deploy backend for a workflow job and print it as the step output `name`.
+#   CONFIGURED   kubernetes or local (the repository variable DEPLOY_BACKEND)
+#   KUBE_CONFIG  kubeconfig contents (the environment secret), for jobs that talk to the cluster
+#   NEEDS_CLUSTER  "false" for jobs that only build
+# Under act (ACT is set) there is no registry and no cluster: the local backend is used.
+set -euo pipefail
+
+backend="${CONFIGURED:-kubernetes}"
+if [ -n "${ACT:-}" ]; then
+    echo "Running under act: using the local backend (no registry, no cluster)."
+    backend=local
+fi
+case "$backend" in
+    local) ;;
+    kubernetes)
+        if [ "${NEEDS_CLUSTER:-true}" = true ]; then
+            if [ -z "${KUBE_CONFIG:-}" ]; then
+                echo "::error::Set the KUBE_CONFIG secret of this GitHub environment (a kubeconfig for its cluster)."
+                exit 1
+            fi
+            # kubectl's default location: no variable to export to later steps.
+            mkdir -p "$HOME/.kube"
+            (umask 077 && printf '%s\n' "$KUBE_CONFIG" > "$HOME/.kube/config")
+        fi
+        ;;
+    *)
+        echo "::error::DEPLOY_BACKEND must be kubernetes or local, not '$backend'."
+        exit 1
+        ;;
+esac
+echo "Deploy backend: $backend"
+echo "name=$backend" >> "$GITHUB_OUTPUT"

@@ -1,0 +1,165 @@
+"""Kubernetes backend: the kustomize overlay of the environment, with the image pinned by digest.
+
+`activate` renders `deploy/k8s/overlays/<env>` with `kubectl kustomize`, sets the image of every
+container to the release (an image reference with a digest, built once by the deploy workflow),
+applies it and waits for `kubectl rollout status`. `rollback` is `kubectl rollout undo`, which
+restores the previous ReplicaSet, i.e. the previous image and settings.
+
+The cluster credentials come from the caller's KUBECONFIG. The smoke test and evals reach the
+service through SERVICE_URL with the key in SMOKE_API_KEY (set per GitHub environment).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from typing import Any
+
+import yaml
+
+from .base import ActivationError, DeployError, Endpoint
+from .config import PROJECT, REPO_ROOT, Environment
+
+ROLLOUT_TIMEOUT = "300s"
+
+
+class KubernetesBackend:
+    name = "kubernetes"
+
+    def __init__(self, environment: Environment, kubectl: str | None = None) -> None:
+        self.environment = environment
+        self.kubectl = kubectl or os.environ.get("KUBECTL", "kubectl")
+        self.namespace = f"{PROJECT}-{environment}"
+        self.overlay = REPO_ROOT / "deploy" / "k8s" / "overlays" / environment
+        self.deployment = f"deployment/{PROJECT}"
+
+    def _run(self, *args: str, stdin: str | None = None) -> str:
+        command = [self.kubectl, *args]
+        print("+", " ".join(command), flush=True)
+        try:
+            result = subprocess.run(
+                command, input=stdin, capture_output=True, text=True, check=False
+            )
+        except FileNotFoundError as error:
+            raise DeployError(
+                f"{self.kubectl} not found: install kubectl or set KUBECTL"
+            ) from error
+        if result.returncode != 0:
+            raise DeployError(f"{' '.join(command)} failed:\n{result.stderr.strip()}")
+        return result.stdout
+
+    def manifests(self, image: str) -> str:
+        """The overlay with every container of this service running `image`."""
+        documents = [
+            doc for doc in yaml.safe_load_all(self._run("kustomize", str(self.overlay))) if doc
+        ]
+        for doc in documents:
+            for container in _containers(doc):
+                if container.get("image", "").split("@")[0].split(":")[0].endswith(PROJECT):
+                    container["image"] = image
+        return yaml.safe_dump_all(documents, sort_keys=False)
+
+    def current(self) -> str | None:
+        try:
+            image = self._run(
+                "-n",
+                self.namespace,
+                "get",
+                self.deployment,
+                "-o",
+                "jsonpath={.spec.template.spec.containers[0].image}",
+            )
+        except DeployError:
+            return None
+        return image.strip() or None
+
+    def activate(self, release: str) -> None:
+        if "@sha256:" not in release:
+            raise DeployError(
+                f"kubernetes releases are image references pinned by digest "
+                f"(<registry>/<name>@sha256:...), got {release!r}"
+            )
+        self._run("apply", "-n", self.namespace, "-f", "-", stdin=self.manifests(release))
+        self._run(
+            "-n",
+            self.namespace,
+            "annotate",
+            "--overwrite",
+            self.deployment,
+            f"kubernetes.io/change-cause=deploy {release}",
+        )
+        try:
+            self._run(
+                "-n",
+                self.namespace,
+                "rollout",
+                "status",
+                self.deployment,
+                "--timeout",
+                ROLLOUT_TIMEOUT,
+            )
+        except DeployError as error:
+            raise ActivationError(str(error)) from error
+
+    def rollback(self, to: str | None = None) -> str:
+        """Undo to the previous revision, or to revision `to` (see `kubectl rollout history`)."""
+        args = ["-n", self.namespace, "rollout", "undo", self.deployment]
+        if to:
+            if not to.isdigit():
+                raise DeployError(
+                    f"kubernetes rollbacks target a revision number from `make status`, got {to!r}"
+                )
+            args.append(f"--to-revision={to}")
+        self._run(*args)
+        self._run(
+            "-n", self.namespace, "rollout", "status", self.deployment, "--timeout", ROLLOUT_TIMEOUT
+        )
+        return self.current() or "unknown"
+
+    def endpoint(self) -> Endpoint:
+        url, key = os.environ.get("SERVICE_URL"), os.environ.get("SMOKE_API_KEY")
+        if not url or not key:
+            raise DeployError(
+                "set SERVICE_URL (how the deploy job reaches the service) and SMOKE_API_KEY "
+                f"(one of the API_KEYS of {self.namespace}) for smoke tests and evals"
+            )
+        return Endpoint(url, key)
+
+    def record(self, release: str, event: str, detail: str = "") -> None:
+        # The cluster keeps the history (`kubectl rollout history`, change-cause annotations).
+        print(f"{self.environment}: {event} {release} {detail}".rstrip(), flush=True)
+
+    def status(self) -> str:
+        return "\n".join(
+            [
+                f"environment: {self.environment} (kubernetes, namespace {self.namespace})",
+                f"serving:     {self.current() or 'nothing deployed yet'}",
+                self._run("-n", self.namespace, "rollout", "history", self.deployment).strip(),
+            ]
+        )
+
+    def refresh(self) -> None:
+        """Run the data-refresh CronJob now and wait for it to finish."""
+        job = f"{PROJECT}-refresh-manual-{os.getpid()}"
+        self._run("-n", self.namespace, "create", "job", job, f"--from=cronjob/{PROJECT}-refresh")
+        self._run(
+            "-n",
+            self.namespace,
+            "wait",
+            "--for=condition=complete",
+            f"job/{job}",
+            "--timeout=1800s",
+        )
+
+
+def _containers(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Containers of a Deployment or a CronJob (the kinds in deploy/k8s/base)."""
+    kind = doc.get("kind")
+    if kind == "Deployment":
+        spec = doc["spec"]["template"]["spec"]
+    elif kind == "CronJob":
+        spec = doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    else:
+        return []
+    containers: list[dict[str, Any]] = spec.get("containers", [])
+    return containers

@@ -1,0 +1,289 @@
+"""Local backend: versioned release folders on one machine, an atomic switch and a restart.
+
+Layout under DEPLOY_ROOT (default var/deploy):
+
+    bundles/<release>.tar.gz          built by `python -m deploy build` (content-addressed)
+    <env>/releases/<release>/         unpacked bundle with its own .venv (uv sync --locked)
+    <env>/current -> releases/<id>    the switch: a symlink replaced atomically
+    <env>/shared/service.env          settings of the environment (API key, port): created once
+    <env>/shared/var/                 index snapshot and ledger: survive releases and rollbacks
+    <env>/state.json                  what serves now and the deploy history
+    <env>/service.pid, logs/          the running process and its output
+
+One process serves per environment, so a switch restarts it (a short gap, fine for a
+single-machine install; use the kubernetes backend for zero-downtime rolling updates).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from .base import ActivationError, DeployError, Endpoint
+from .bundle import parse_env_file, read_release_env, unpack_bundle
+from .config import PACKAGE, READY_TIMEOUT_SECONDS, Environment, local_port, local_root
+
+STOP_TIMEOUT_SECONDS = 15.0
+
+
+class LocalBackend:
+    name = "local"
+
+    def __init__(self, environment: Environment, root: Path | None = None) -> None:
+        self.environment = environment
+        self.root = root or local_root()
+        self.home = self.root / environment
+        self.bundles = self.root / "bundles"
+
+    # --- paths and state ---------------------------------------------------------------------
+    @property
+    def _current_link(self) -> Path:
+        return self.home / "current"
+
+    @property
+    def _state_path(self) -> Path:
+        return self.home / "state.json"
+
+    @property
+    def _pid_path(self) -> Path:
+        return self.home / "service.pid"
+
+    def _state(self) -> dict[str, Any]:
+        if self._state_path.exists():
+            state: dict[str, Any] = json.loads(self._state_path.read_text(encoding="utf-8"))
+            return state
+        return {"current": None, "history": []}
+
+    def _save_state(self, state: dict[str, Any]) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        partial = self._state_path.with_suffix(".partial")
+        partial.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+        partial.replace(self._state_path)
+
+    def current(self) -> str | None:
+        current: str | None = self._state()["current"]
+        return current
+
+    def record(self, release: str, event: str, detail: str = "") -> None:
+        state = self._state()
+        state["history"].append(
+            {
+                "release": release,
+                "event": event,
+                "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "detail": detail,
+            }
+        )
+        self._save_state(state)
+
+    def previous_healthy(self) -> str | None:
+        """The newest release that passed its smoke test and is not the one serving now."""
+        state = self._state()
+        for entry in reversed(state["history"]):
+            if entry["event"] == "deployed" and entry["release"] != state["current"]:
+                release: str = entry["release"]
+                return release
+        return None
+
+    # --- settings ----------------------------------------------------------------------------
+    def _shared_settings(self) -> dict[str, str]:
+        """The environment's settings file, created on first use with a fresh API key."""
+        path = self.home / "shared" / "service.env"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            var = (self.home / "shared" / "var").resolve()
+            lines = [
+                "# Settings of this environment (see README.md, Configuration). Keep it private.",
+                f"APP_ENV={self.environment}",
+                "HOST=127.0.0.1",
+                f"PORT={local_port(self.environment)}",
+                f"API_KEYS={secrets.token_hex(24)}",
+                f"INDEX_PATH={var / 'index.sqlite'}",
+                f"DATABASE_URL=sqlite:///{var / 'ledger.sqlite'}",
+                "OTEL_TRACES_EXPORTER=none",
+            ]
+            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            path.chmod(0o600)
+        return parse_env_file(path)
+
+    def _release_env(self, release_dir: Path) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+        return env | self._shared_settings() | read_release_env(release_dir)
+
+    def endpoint(self) -> Endpoint:
+        settings = self._shared_settings()
+        key = settings["API_KEYS"].split(",")[0]
+        return Endpoint(f"http://{settings['HOST']}:{settings['PORT']}", key)
+
+    # --- releases ----------------------------------------------------------------------------
+    def _prepare(self, release: str) -> Path:
+        """Unpack the bundle and install its locked dependencies (once per release)."""
+        release_dir = self.home / "releases" / release
+        if (release_dir / ".venv" / "bin" / "python").exists():
+            return release_dir
+        bundle = self.bundles / f"{release}.tar.gz"
+        if not bundle.exists():
+            raise DeployError(
+                f"no bundle for release {release} in {self.bundles}: "
+                "build one with `make release` (python -m deploy build)"
+            )
+        if not release_dir.exists():
+            release_dir.parent.mkdir(parents=True, exist_ok=True)
+            unpack_bundle(bundle, release_dir)
+        env = self._release_env(release_dir) | {
+            "UV_PROJECT_ENVIRONMENT": str(release_dir / ".venv")
+        }
+        result = subprocess.run(
+            ["uv", "sync", "--locked", "--no-dev", "--no-editable"],
+            cwd=release_dir,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise ActivationError(f"installing release {release} failed:\n{result.stderr}")
+        return release_dir
+
+    def _switch(self, release_dir: Path) -> None:
+        """Point `current` at the release in one atomic rename."""
+        staged = self.home / "current.next"
+        staged.unlink(missing_ok=True)
+        staged.symlink_to(release_dir.relative_to(self.home))
+        staged.replace(self._current_link)
+
+    # --- the process -------------------------------------------------------------------------
+    def _running_pid(self) -> int | None:
+        if not self._pid_path.exists():
+            return None
+        pid = int(self._pid_path.read_text(encoding="utf-8"))
+        return pid if _alive(pid) else None
+
+    def stop(self) -> None:
+        """Stop the serving process (SIGTERM, then SIGKILL after a grace period)."""
+        pid = self._running_pid()
+        if pid is not None:
+            os.killpg(pid, signal.SIGTERM)
+            deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+            while time.monotonic() < deadline and _alive(pid):
+                time.sleep(0.1)
+            if _alive(pid):
+                os.killpg(pid, signal.SIGKILL)
+        self._pid_path.unlink(missing_ok=True)
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        release_dir = self._current_link.resolve()
+        logs = self.home / "logs"
+        logs.mkdir(exist_ok=True)
+        with (logs / "service.log").open("ab") as log:
+            process = subprocess.Popen(
+                [str(release_dir / ".venv" / "bin" / "python"), "-m", PACKAGE, "serve"],
+                cwd=release_dir,
+                env=self._release_env(release_dir),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: survives this command, stops cleanly
+            )
+        self._pid_path.write_text(str(process.pid), encoding="utf-8")
+        return process
+
+    def _wait_ready(self, process: subprocess.Popen[bytes]) -> None:
+        url = f"{self.endpoint().url}/readyz"
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise ActivationError(
+                    f"the service exited with code {process.returncode} during start-up; "
+                    f"see {self.home / 'logs' / 'service.log'}"
+                )
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback)
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.2)
+        raise ActivationError(f"not ready after {READY_TIMEOUT_SECONDS:.0f} s: {url}")
+
+    def _serve(self, release: str) -> None:
+        release_dir = self._prepare(release)
+        self.stop()
+        self._switch(release_dir)
+        state = self._state()
+        state["current"] = release
+        self._save_state(state)
+        self._wait_ready(self._start())
+
+    # --- Backend -----------------------------------------------------------------------------
+    def activate(self, release: str) -> None:
+        self._serve(release)
+
+    def rollback(self, to: str | None = None) -> str:
+        target = to or self.previous_healthy()
+        if target is None:
+            raise DeployError(
+                f"{self.environment}: no earlier healthy release to roll back to "
+                "(`make status` shows the history)"
+            )
+        self._serve(target)
+        return target
+
+    def status(self) -> str:
+        state = self._state()
+        running = self._running_pid()
+        lines = [
+            f"environment: {self.environment} (local backend, {self.home})",
+            f"serving:     {state['current'] or 'nothing deployed yet'}"
+            + (f" (pid {running}, {self.endpoint().url})" if running else " (not running)"),
+            "history (newest first):",
+        ]
+        for entry in reversed(state["history"][-10:]):
+            detail = f"  {entry['detail']}" if entry["detail"] else ""
+            lines.append(f"  {entry['at']}  {entry['event']:<12} {entry['release']}{detail}")
+        return "\n".join(lines)
+
+    def refresh(self) -> None:
+        release = self.current()
+        if release is None:
+            raise DeployError(f"{self.environment}: nothing deployed yet, nothing to refresh")
+        release_dir = self._current_link.resolve()
+        result = subprocess.run(
+            [str(release_dir / ".venv" / "bin" / "python"), "-m", PACKAGE, "ingest"],
+            cwd=release_dir,
+            env=self._release_env(release_dir),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise DeployError(f"ingest failed:\n{result.stderr}")
+        print(result.stdout.strip())
+
+    def clean(self) -> None:
+        """Stop the service and delete this environment's folders (drills and tests)."""
+        self.stop()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    """True while the process runs (a zombie, exited but not yet reaped, counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        # Linux: "pid (command) state ..."; the command may contain spaces and parentheses.
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return not Path("/proc/self").exists()  # gone meanwhile (or no /proc: assume alive)
+    return stat.rpartition(")")[2].split()[0] != "Z"
