@@ -124,3 +124,14 @@ def test_make_run_serves_and_answers(installed: Path) -> None:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=20)
+
+
+def test_delivery_checks_pass(installed: Path) -> None:
+    """zizmor finds nothing in any workflow; hadolint and the manifest validation pass."""
+    zizmor = run(["make", "lint-workflows"], installed)
+    assert "No findings to report" in zizmor.stdout + zizmor.stderr
+    run(["make", "lint-docker"], installed)
+    manifests = run(["make", "manifests"], installed)
+    report = manifests.stdout + manifests.stderr
+    for environment in ("staging", "production"):
+        assert f"var/manifests/{environment}.yaml passed for resource deployment/" in report

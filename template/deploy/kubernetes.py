@@ -53,10 +53,14 @@ class KubernetesBackend:
         documents = [
             doc for doc in yaml.safe_load_all(self._run("kustomize", str(self.overlay))) if doc
         ]
+        pinned = 0
         for doc in documents:
             for container in _containers(doc):
-                if container.get("image", "").split("@")[0].split(":")[0].endswith(PROJECT):
+                if _repository(container.get("image", "")).endswith(PROJECT):
                     container["image"] = image
+                    pinned += 1
+        if not pinned:
+            raise DeployError(f"no container in {self.overlay} runs the image {PROJECT}")
         return yaml.safe_dump_all(documents, sort_keys=False)
 
     def current(self) -> str | None:
@@ -150,6 +154,13 @@ class KubernetesBackend:
             f"job/{job}",
             "--timeout=1800s",
         )
+
+
+def _repository(image: str) -> str:
+    """`registry:5000/team/name:tag@sha256:...` -> `registry:5000/team/name` (a port is no tag)."""
+    name = image.split("@")[0]
+    slash, colon = name.rfind("/"), name.rfind(":")
+    return name[:colon] if colon > slash else name
 
 
 def _containers(doc: dict[str, Any]) -> list[dict[str, Any]]:

@@ -87,10 +87,15 @@ class LocalBackend:
         self._save_state(state)
 
     def previous_healthy(self) -> str | None:
-        """The newest release that passed its smoke test and is not the one serving now."""
+        """The newest release that passed its smoke test and is not the one serving now.
+
+        A rollback counts as well (it is smoke tested): after rolling back from B to A, the next
+        rollback goes to A, never to the B that was rolled away from.
+        """
         state = self._state()
         for entry in reversed(state["history"]):
-            if entry["event"] == "deployed" and entry["release"] != state["current"]:
+            healthy = entry["event"] in {"deployed", "rolled_back"}
+            if healthy and entry["release"] != state["current"]:
                 release: str = entry["release"]
                 return release
         return None
@@ -112,6 +117,7 @@ class LocalBackend:
                 f"DATABASE_URL=sqlite:///{var / 'ledger.sqlite'}",
                 "OTEL_TRACES_EXPORTER=none",
             ]
+            path.touch(mode=0o600)  # private before the API key is written into it
             path.write_text("\n".join(lines) + "\n", encoding="utf-8")
             path.chmod(0o600)
         return parse_env_file(path)

@@ -7,6 +7,7 @@ thorough check; this one answers "is this release serving at all?" in well under
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
@@ -27,15 +28,19 @@ def _request(
     request = urllib.request.Request(url, data=data, headers=headers)  # noqa: S310 (http(s) only)
     try:
         with urllib.request.urlopen(request, timeout=SMOKE_TIMEOUT_SECONDS) as response:  # noqa: S310
-            return response.status, json.loads(response.read() or b"{}")
+            status, payload = response.status, json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as error:
         try:
-            payload = json.loads(error.read() or b"{}")
-        except json.JSONDecodeError:
-            payload = {}
-        return error.code, payload
-    except (OSError, json.JSONDecodeError) as error:
+            status, payload = error.code, json.loads(error.read() or b"{}")
+        except (OSError, ValueError, http.client.HTTPException):
+            status, payload = error.code, {}
+    # Anything else (refused, reset, truncated, not JSON) must fail the smoke test, so that a
+    # deploy rolls back instead of stopping with a traceback while the bad release serves.
+    except (OSError, ValueError, http.client.HTTPException) as error:
         raise SmokeTestError(f"{url}: no usable response ({error})") from error
+    if not isinstance(payload, dict):
+        raise SmokeTestError(f"{url}: answered {status} with JSON that is not an object")
+    return status, payload
 
 
 def smoke_test(endpoint: Endpoint) -> float:

@@ -1,0 +1,175 @@
+"""The rendered delivery pipeline runs for real: CI and deploy workflows under act (offline, host
+mode), a deliberately broken test that must fail CI, the data-refresh workflow, and the rollback
+drill that executes the runbook.
+
+Under act the deploy steps use the local backend (release folders on this machine) instead of a
+registry and a cluster; everything else in the workflows runs as written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .act import run_act
+from .helpers import git_commit_all, run
+
+pytestmark = [pytest.mark.generated, pytest.mark.e2e]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _explain(result: object) -> str:
+    stdout = getattr(result, "stdout", "")
+    stderr = getattr(result, "stderr", "")
+    return f"--- act stdout ---\n{stdout[-8000:]}\n--- act stderr ---\n{stderr[-3000:]}"
+
+
+@pytest.fixture(scope="module")
+def repo(rendered: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default profile, committed and installed (act copies the committed tree)."""
+    repo = tmp_path_factory.mktemp("delivery") / "repo"
+    shutil.copytree(rendered["default"], repo)
+    git_commit_all(repo, "Initial render")
+    run(["uv", "sync", "--locked", "--quiet"], repo)
+    return repo
+
+
+@pytest.fixture
+def deploy_root(repo: Path, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A private DEPLOY_ROOT and free ports; services started in it are stopped afterwards."""
+    env = {
+        "DEPLOY_ROOT": str(tmp_path / "deploy"),
+        "DEPLOY_PORT_STAGING": str(_free_port()),
+        "DEPLOY_PORT_PRODUCTION": str(_free_port()),
+    }
+    yield env
+    for environment in ("staging", "production"):
+        run(
+            [
+                "uv",
+                "run",
+                "--locked",
+                "python",
+                "-m",
+                "deploy",
+                "stop",
+                "--env",
+                environment,
+                "--backend",
+                "local",
+            ],
+            repo,
+            env=env,
+            check=False,
+        )
+
+
+def test_ci_workflow_passes_under_act(repo: Path, tmp_path: Path) -> None:
+    artifacts = tmp_path / "artifacts"
+    result = run_act(repo, "ci.yml", env={"ACT_ARTIFACTS": str(artifacts)})
+    assert result.returncode == 0, _explain(result)
+    output = result.stdout
+    for job in (
+        "Lint, format and types",
+        "Tests and eval gate",
+        "Workflows, Dockerfile and manifests",
+        "Container image",
+    ):
+        assert re.search(rf"\[ci/{re.escape(job)}\s*\] 🏁  Job succeeded", output), job
+    for step in (
+        "Type check (mypy, strict)",
+        "Eval gate",
+        "Workflow security (zizmor)",
+        "Dockerfile lint (hadolint)",
+        "Kubernetes manifests",
+        "Build the release bundle",
+    ):
+        assert f"Success - Main {step}" in output, step
+    assert "Eval gate PASSED" in output
+    # The eval report was kept as an artifact (the upload stand-in copies it).
+    assert (artifacts / "eval-report" / "eval" / "summary.md").is_file()
+
+
+def test_ci_workflow_fails_when_a_test_breaks(repo: Path, tmp_path: Path) -> None:
+    """Proves the act run is not vacuous: a failing test must fail the CI test job."""
+    broken = tmp_path / "broken"
+    shutil.copytree(repo, broken, ignore=shutil.ignore_patterns(".venv"))
+    (broken / "tests" / "test_deliberately_broken.py").write_text(
+        "def test_deliberately_broken() -> None:\n    assert 1 + 1 == 3\n", encoding="utf-8"
+    )
+    run(["git", "add", "-A"], broken)
+    run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t.invalid", "commit", "-qm", "break"],
+        broken,
+    )
+    result = run_act(broken, "ci.yml", job="test")
+    assert result.returncode != 0, _explain(result)
+    assert "test_deliberately_broken" in result.stdout
+    assert "Job failed" in result.stdout
+
+
+def test_deploy_workflow_promotes_one_release_under_act(
+    repo: Path, deploy_root: dict[str, str]
+) -> None:
+    result = run_act(repo, "deploy.yml", env=deploy_root)
+    assert result.returncode == 0, _explain(result)
+    built = re.search(r"Release: `([0-9a-f]{12})`", result.stdout)
+    assert built, _explain(result)
+    release = built.group(1)
+    root = Path(deploy_root["DEPLOY_ROOT"])
+    for environment in ("staging", "production"):
+        state = json.loads((root / environment / "state.json").read_text())
+        assert state["current"] == release, (
+            f"{environment} runs {state['current']}, built {release}"
+        )
+        assert state["history"][-1]["event"] == "deployed"
+    assert "Success - Main Eval gate against staging" in result.stdout
+    assert "Success - Main Post-deploy smoke test" in result.stdout
+    assert "docker action (offline shim)" not in result.stdout, "docker steps must be skipped"
+
+    # The data refresh re-ingests the corpus of the deployed release and smoke tests it.
+    refresh = run_act(
+        repo,
+        "data-refresh.yml",
+        "workflow_dispatch",
+        env=deploy_root,
+        inputs={"environment": "staging"},
+    )
+    assert refresh.returncode == 0, _explain(refresh)
+    assert "staging: index refreshed" in refresh.stdout
+    assert "indexed 22 documents" in refresh.stdout
+
+
+def test_rollback_drill_restores_the_good_release(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = run(["make", "drill"], repo, timeout=600)
+    output = result.stdout
+    assert "failed its smoke test: /v1/ask answered 503" in output
+    figures = re.search(
+        r"DRILL PASSED: automatic rollback ([\d.]+) s, runbook rollback ([\d.]+) s", output
+    )
+    assert figures, output[-4000:]
+    # Every runbook block ran, in order.
+    assert (
+        output.index("$ make status ENV=production BACKEND=local")
+        < output.index("$ make rollback ENV=production BACKEND=local")
+        < output.index("$ make smoke ENV=production BACKEND=local")
+    )
+    with capsys.disabled():
+        print(
+            f"\n[drill] automatic rollback (failed smoke -> good release serving): "
+            f"{figures.group(1)} s; runbook rollback: {figures.group(2)} s"
+        )

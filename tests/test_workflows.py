@@ -1,0 +1,138 @@
+"""Static guarantees of the rendered GitHub workflows, in every profile: least privilege, actions
+pinned by commit SHA, no credentials left on disk, no expressions spliced into shell scripts,
+superseded runs cancelled, one release promoted from staging to production.
+
+zizmor (the security linter) runs on them in test_generated.py; act runs them in
+test_delivery.py.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from .helpers import PROFILES
+
+WORKFLOWS = ["ci.yml", "deploy.yml", "rollback.yml", "data-refresh.yml"]
+PINNED = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40}$")
+VERSION_COMMENT = re.compile(r"uses: (\S+) # v\d+\.\d+\.\d+$")
+
+
+def load(repo: Path, name: str) -> dict[str, Any]:
+    workflow: dict[str, Any] = yaml.safe_load((repo / ".github" / "workflows" / name).read_text())
+    workflow["on"] = workflow.pop(True)  # YAML 1.1 reads the key `on` as a boolean
+    return workflow
+
+
+def steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
+    return [step for job in workflow["jobs"].values() for step in job["steps"]]
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+@pytest.mark.parametrize("profile", PROFILES)
+def test_least_privilege_and_time_limits(
+    rendered: dict[str, Path], profile: str, name: str
+) -> None:
+    workflow = load(rendered[profile], name)
+    assert workflow["permissions"] == {}, "no default token permissions"
+    for job_name, job in workflow["jobs"].items():
+        assert isinstance(job.get("permissions"), dict), f"{job_name}: explicit permissions"
+        assert job["permissions"].get("contents") == "read", job_name
+        extra = set(job["permissions"]) - {"contents", "packages"}
+        assert not extra, f"{job_name} asks for {extra}"
+        assert job.get("timeout-minutes"), f"{job_name}: a time limit"
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+@pytest.mark.parametrize("profile", PROFILES)
+def test_actions_pinned_by_sha_with_version(
+    rendered: dict[str, Path], profile: str, name: str
+) -> None:
+    text = (rendered[profile] / ".github" / "workflows" / name).read_text()
+    for step in steps(load(rendered[profile], name)):
+        if "uses" in step:
+            assert PINNED.match(step["uses"]), f"{step['uses']} is not pinned by commit SHA"
+    for line in text.splitlines():
+        if "uses:" in line:
+            assert VERSION_COMMENT.search(line), f"no `# vX.Y.Z` comment: {line.strip()}"
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_one_sha_per_action_across_workflows(rendered: dict[str, Path], profile: str) -> None:
+    pins: dict[str, set[str]] = {}
+    for name in WORKFLOWS:
+        for step in steps(load(rendered[profile], name)):
+            if "uses" in step:
+                action, _, sha = step["uses"].partition("@")
+                pins.setdefault(action, set()).add(sha)
+    assert {action: shas for action, shas in pins.items() if len(shas) > 1} == {}
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+@pytest.mark.parametrize("profile", PROFILES)
+def test_checkout_keeps_no_credentials_and_run_has_no_expressions(
+    rendered: dict[str, Path], profile: str, name: str
+) -> None:
+    for step in steps(load(rendered[profile], name)):
+        if step.get("uses", "").startswith("actions/checkout@"):
+            assert step.get("with", {}).get("persist-credentials") is False
+        if "run" in step:
+            # Values reach scripts through `env:`, never spliced in (template injection).
+            assert "${{" not in step["run"], f"expression in run: {step.get('name')}"
+
+
+def test_ci_cancels_superseded_runs_and_deploys_queue(rendered: dict[str, Path]) -> None:
+    repo = rendered["default"]
+    assert load(repo, "ci.yml")["concurrency"]["cancel-in-progress"] is True
+    deploy = load(repo, "deploy.yml")
+    assert deploy["concurrency"]["cancel-in-progress"] is False
+    groups = {
+        name: job["concurrency"]["group"]
+        for name, job in deploy["jobs"].items()
+        if "concurrency" in job
+    }
+    assert groups == {"staging": "deploy-staging", "production": "deploy-production"}
+    # Rollback and data refresh never run at the same time as a deploy to the same environment.
+    for name in ("rollback.yml", "data-refresh.yml"):
+        job = next(iter(load(repo, name)["jobs"].values()))
+        assert job["concurrency"]["group"].startswith("deploy-${{ inputs.environment")
+
+
+def test_deploy_promotes_the_same_release_behind_the_production_environment(
+    rendered: dict[str, Path],
+) -> None:
+    jobs = load(rendered["default"], "deploy.yml")["jobs"]
+    assert jobs["staging"]["needs"] == "build"
+    assert set(jobs["production"]["needs"]) == {"build", "staging"}
+    assert jobs["production"]["environment"]["name"] == "production"
+    for stage in ("staging", "production"):
+        assert jobs[stage]["env"]["RELEASE"] == "${{ needs.build.outputs.release }}"
+    production_steps = [step.get("name", "") for step in jobs["production"]["steps"]]
+    assert "Post-deploy smoke test" in production_steps
+    rollback = next(
+        s for s in jobs["production"]["steps"] if s.get("name", "").startswith("Roll back")
+    )
+    assert rollback["if"] == "${{ failure() && steps.deploy.outputs.deployed == 'true' }}"
+
+
+def test_ci_runs_every_gate(rendered: dict[str, Path]) -> None:
+    runs = " ".join(step.get("run", "") for step in steps(load(rendered["default"], "ci.yml")))
+    for target in (
+        "pre-commit",
+        "typecheck",
+        "test",
+        "eval",
+        "lint-workflows",
+        "lint-docker",
+        "manifests",
+    ):
+        assert f"make {target}" in runs, target
+
+
+def test_dependabot_updates_the_pins(rendered: dict[str, Path]) -> None:
+    config = yaml.safe_load((rendered["default"] / ".github" / "dependabot.yml").read_text())
+    assert {"github-actions", "uv"} <= {update["package-ecosystem"] for update in config["updates"]}
