@@ -26,6 +26,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "model_provider": "openai",
         "model_name": "gpt-4.1-mini",
         "python_version": "3.11",
+        "local_observability_stack": False,
     },
     "anthropic-py313": {
         "project_name": "it-desk2",

@@ -58,4 +58,13 @@ def test_rendered_ops_files_name_the_service_and_its_owners(
     rules = (repo / "ops/prometheus/rules.yml").read_text(encoding="utf-8")
     assert f'service: "{answers["project_name"]}"' in rules
     assert f'owner: "{answers["owning_team"]}"' in rules
-    assert "{{" not in (repo / "ops/observability/compose.yaml").read_text(encoding="utf-8")
+    compose = repo / "ops/observability/compose.yaml"
+    if PROFILES[profile].get("local_observability_stack", True):
+        assert "{{" not in compose.read_text(encoding="utf-8")
+        assert (
+            "docker compose -f ops/observability/compose.yaml"
+            in (repo / "ops/README.md").read_text()
+        )
+    else:
+        assert not (repo / "ops/observability").exists()
+        assert "observability/" not in (repo / "ops/README.md").read_text()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .cases import CASES_FILE, load_cases
+from .cases import CASES_DIR, load_cases
 from .gate import BASELINE_FILE, THRESHOLDS_FILE, judge, load_baseline, load_thresholds
 from .report import baseline_of, print_report, write_reports
 from .runner import run_cases
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         help="in process, use MODEL_PROVIDER from the environment instead of the embedded model",
     )
     parser.add_argument("--update-baseline", action="store_true", help="write baseline.json")
-    parser.add_argument("--cases", type=Path, default=CASES_FILE)
+    parser.add_argument("--cases", type=Path, default=CASES_DIR)
     parser.add_argument("--thresholds", type=Path, default=THRESHOLDS_FILE)
     parser.add_argument("--baseline", type=Path, default=BASELINE_FILE)
     parser.add_argument("--out", type=Path, default=Path("var/eval"), help="report folder")

@@ -1,4 +1,9 @@
-"""The golden dataset: reviewable YAML, validated into typed cases."""
+"""The golden dataset: reviewable YAML files in evals/cases/, validated into typed cases.
+
+Every `*.yaml` file in the folder is loaded (sorted by name), so a team can keep cases per
+domain or per incident (`golden.yaml`, `billing.yaml`, `incident-2031.yaml`); ids are unique
+across all of them.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 Category = Literal["answerable", "multi_doc", "paraphrase", "unanswerable", "pii", "injection"]
 Outcome = Literal["answered", "abstained", "refused"]
 
-CASES_FILE = Path(__file__).with_name("cases.yaml")
+CASES_DIR = Path(__file__).with_name("cases")
 
 
 class Expected(BaseModel):
@@ -50,10 +55,23 @@ class EvalCase(BaseModel):
         return self
 
 
-def load_cases(path: Path = CASES_FILE) -> list[EvalCase]:
-    """Load and validate the golden set; errors name the case and the rule it breaks."""
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    cases = TypeAdapter(list[EvalCase]).validate_python(raw)
+def case_files(path: Path = CASES_DIR) -> list[Path]:
+    """The YAML files of a cases folder (or the single file given)."""
+    files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
+    if not files:
+        raise ValueError(f"no *.yaml case files in {path}")
+    return files
+
+
+def load_cases(path: Path = CASES_DIR) -> list[EvalCase]:
+    """Load and validate the golden set; errors name the file, the case and the rule it breaks."""
+    cases: list[EvalCase] = []
+    for file in case_files(path):
+        raw = yaml.safe_load(file.read_text(encoding="utf-8")) or []
+        try:
+            cases.extend(TypeAdapter(list[EvalCase]).validate_python(raw))
+        except ValueError as error:
+            raise ValueError(f"{file}: {error}") from error
     duplicates = [name for name, count in Counter(c.id for c in cases).items() if count > 1]
     if duplicates:
         raise ValueError(f"duplicate case ids in {path}: {', '.join(sorted(duplicates))}")

@@ -1,0 +1,1 @@
+"""Developer and CI scripts, run as `python scripts/<name>.py` (importable for their tests)."""

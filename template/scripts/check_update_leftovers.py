@@ -1,0 +1,62 @@
+"""Fail when a template update left unresolved conflicts: inline markers or `*.rej` files.
+
+`copier update` exits 0 even when a hunk conflicts; it leaves `<<<<<<<` markers in the file or
+the rejected hunk in `<file>.rej`. `make template-update` runs this right after the update so
+that neither reaches a commit unnoticed (the pre-commit hooks check the same on commit).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+MARKERS = ("<<<<<<< ", ">>>>>>> ")
+
+
+def tracked_and_new_files() -> list[Path]:
+    """Files git knows about plus untracked ones (not ignored): what an update can touch."""
+    listing = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],  # noqa: S607
+        capture_output=True,
+        check=True,
+    ).stdout
+    return [Path(name) for name in listing.decode().split("\0") if name]
+
+
+def leftovers(files: list[Path]) -> list[str]:
+    """One line per file with rejected hunks or conflict markers (an opening and a closing one)."""
+    problems = []
+    for path in files:
+        if not path.is_file():
+            continue
+        if path.suffix == ".rej":
+            problems.append(f"{path}: rejected hunks; apply them by hand, then delete the file")
+            continue
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError:
+            continue
+        opening = [n for n, line in enumerate(lines, start=1) if line.startswith(MARKERS[0])]
+        if opening and any(line.startswith(MARKERS[1]) for line in lines):
+            problems.append(f"{path}:{opening[0]}: conflict markers")
+    return problems
+
+
+def main() -> int:
+    problems = leftovers(tracked_and_new_files())
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(
+            f"{len(problems)} unresolved update conflict(s): resolve them, then commit. "
+            "See docs/onboarding.md (Template updates).",
+            file=sys.stderr,
+        )
+        return 1
+    print("no conflict markers and no *.rej files")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""`make template-update` fails on what a conflicting `copier update` leaves behind."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scripts.check_update_leftovers import leftovers
+
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "check_update_leftovers.py"
+
+
+def test_conflict_markers_are_reported_with_their_line(tmp_path: Path) -> None:
+    conflicted = tmp_path / "routes.py"
+    conflicted.write_text(
+        "a = 1\n<<<<<<< before updating\nb = 2\n=======\nb = 3\n>>>>>>> after updating\n"
+    )
+    assert leftovers([conflicted]) == [f"{conflicted}:2: conflict markers"]
+
+
+def test_rej_files_are_reported(tmp_path: Path) -> None:
+    rejected = tmp_path / "Makefile.rej"
+    rejected.write_text("@@ -1 +1 @@\n-a\n+b\n")
+    assert leftovers([rejected]) == [
+        f"{rejected}: rejected hunks; apply them by hand, then delete the file"
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Title\n=======\n",  # a Markdown heading underline is not a conflict
+        "<<<<<<< only an opening line, as in a quoted example\n",
+        "",
+    ],
+)
+def test_ordinary_files_pass(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "README.md"
+    path.write_text(text)
+    assert leftovers([path, tmp_path / "missing.txt"]) == []
+
+
+def test_command_exits_non_zero_on_a_conflict_in_a_git_repo(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)  # noqa: S607 - git from PATH
+    (tmp_path / "clean.py").write_text("x = 1\n")
+    clean = subprocess.run(  # noqa: S603 - our own script, with this interpreter
+        [sys.executable, SCRIPT], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert clean.returncode == 0, clean.stderr
+    (tmp_path / "pyproject.toml.rej").write_text("-old\n+new\n")
+    dirty = subprocess.run(  # noqa: S603 - our own script, with this interpreter
+        [sys.executable, SCRIPT], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert dirty.returncode == 1
+    assert "pyproject.toml.rej" in dirty.stderr
+    assert "1 unresolved update conflict(s)" in dirty.stderr

@@ -1,0 +1,299 @@
+"""`copier update` across a real version boundary keeps the team's work.
+
+A throw-away template repository gets two tags: v0.1.0 is the tree of this repo's 0.1.0 release
+commit, v0.2.0 is the working tree (the version in development). A project rendered from v0.1.0
+gets the edits a team typically makes, then is updated to v0.2.0, which carries a migration
+(evals/cases.yaml -> evals/cases/golden.yaml). Also: flipping an answer with `--data` adds and
+removes the right files, an up-to-date project is left untouched, team-owned files stay as the
+team left them, and every command in the generated docs/onboarding.md works.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import copier
+import pytest
+import yaml
+
+from .helpers import ROOT, git_commit_all, project_env, run
+
+pytestmark = pytest.mark.generated
+
+# The 0.1.0 release commit of this repository (CHANGELOG.md). Tags may not travel with a clone;
+# the commit does, as long as the clone has history (not `--depth 1`).
+RELEASE_0_1_0 = "4c8a8691804c6015dd8fbdf4e4d4a5e1dfb8b33b"
+PACKAGE = "policy_assistant"
+NEW_CASE = """
+- id: team-added-carry-over
+  category: answerable
+  question: How many unused leave days may I carry into next year?
+  expected:
+    outcome: answered
+    documents: [HR-LEAVE-002]
+"""
+
+
+def _git(args: list[str], cwd: Path) -> str:
+    return run(["git", "-c", "user.name=t", "-c", "user.email=t@t.invalid", *args], cwd).stdout
+
+
+def _commit(repo: Path, message: str) -> None:
+    _git(["add", "-A"], repo)
+    _git(["commit", "-q", "--no-verify", "-m", message], repo)
+
+
+@pytest.fixture(scope="module")
+def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A git template repo tagged v0.1.0 (release commit) and v0.2.0 (this working tree)."""
+    repo = tmp_path_factory.mktemp("template") / "thinslice"
+    repo.mkdir()
+    if subprocess.run(["git", "cat-file", "-e", RELEASE_0_1_0], cwd=ROOT, check=False).returncode:
+        pytest.fail(f"release commit {RELEASE_0_1_0} is not in this clone: clone with history")
+    archive = subprocess.run(
+        ["git", "archive", RELEASE_0_1_0], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(repo)], input=archive, check=True)
+    _git(["init", "-q", "-b", "main"], repo)
+    _commit(repo, "Release 0.1.0")
+    _git(["tag", "v0.1.0"], repo)
+
+    for child in repo.iterdir():
+        if child.name != ".git":
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+    listing = run(["git", "ls-files", "-co", "--exclude-standard", "-z"], ROOT).stdout
+    for name in filter(None, listing.split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, repo / name)
+    _commit(repo, "Release 0.2.0 (working tree)")
+    _git(["tag", "v0.2.0"], repo)
+    return repo
+
+
+def _render(template: Path, dest: Path, ref: str, **data: object) -> Path:
+    copier.run_copy(
+        str(template), dest, data=data, defaults=True, unsafe=True, vcs_ref=ref, quiet=True
+    )
+    git_commit_all(dest, f"Render {ref}")
+    return dest
+
+
+def _update(project: Path, **data: object) -> float:
+    started = time.monotonic()
+    copier.run_update(project, data=data, defaults=True, unsafe=True, overwrite=True, quiet=True)
+    return time.monotonic() - started
+
+
+def _leftovers(project: Path) -> list[str]:
+    found = [str(p.relative_to(project)) for p in project.rglob("*.rej") if ".venv" not in p.parts]
+    for path in project.rglob("*"):
+        if path.is_file() and ".git" not in path.parts and ".venv" not in path.parts:
+            try:
+                text = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                continue
+            if re.search(r"^(<<<<<<< |>>>>>>> )", text, re.MULTILINE):
+                found.append(str(path.relative_to(project)))
+    return found
+
+
+def test_update_keeps_team_edits_and_runs_the_migration(
+    template_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = _render(template_repo, tmp_path / "service", "v0.1.0")
+    assert (project / "evals/cases.yaml").is_file(), "0.1.0 kept the cases in one file"
+
+    # What a team does in its first weeks.
+    routes = project / f"src/{PACKAGE}/api/routes.py"
+    routes.write_text(
+        routes.read_text().replace(
+            '"""Ready when the index snapshot is loaded and the ledger database answers."""',
+            '"""Ready when the index snapshot is loaded and the ledger answers (team: see ADR-7)."""',
+        )
+    )
+    cases = project / "evals/cases.yaml"
+    cases.write_text(cases.read_text() + NEW_CASE)
+    thresholds = project / "evals/thresholds.yaml"
+    thresholds.write_text("# Raised by the team after the pilot.\n" + thresholds.read_text())
+    readme = project / "README.md"
+    readme.write_text(readme.read_text() + "\n## Team notes\n\nPilot with HR from May.\n")
+    (project / ".github/dependabot.yml").unlink()  # the team uses Renovate instead
+    _commit(project, "Team edits")
+
+    seconds = _update(project)
+
+    assert "team: see ADR-7" in routes.read_text()
+    assert "## Team notes\n\nPilot with HR from May." in readme.read_text()
+    assert thresholds.read_text().startswith("# Raised by the team after the pilot.")
+    # The migration moved the team's golden set, with the added case, to the new folder.
+    assert not cases.exists()
+    golden = project / "evals/cases/golden.yaml"
+    assert "team-added-carry-over" in golden.read_text()
+    assert len(yaml.safe_load(golden.read_text())) == 91
+    # A deleted file stays deleted.
+    assert not (project / ".github/dependabot.yml").exists()
+    # The new version arrived, cleanly.
+    assert (project / "docs/onboarding.md").is_file()
+    assert (project / ".github/workflows/template-update.yml").is_file()
+    assert yaml.safe_load((project / ".copier-answers.yml").read_text())["_commit"] == "v0.2.0"
+    assert _leftovers(project) == []
+    run(["uv", "run", "--locked", "python", "scripts/check_update_leftovers.py"], project)
+
+    # The updated repo passes its own checks (the eval gate sees the team's extra case).
+    _commit(project, "Update to v0.2.0")
+    run(["uv", "sync", "--locked", "--quiet"], project)
+    result = run(["make", "check"], project, timeout=1200)
+    assert "Eval gate PASSED" in result.stdout
+    report = (project / "var/eval/report.json").read_text()
+    assert '"case_count": 91' in report.replace("\n", "")
+    with capsys.disabled():
+        print(f"\n[update] copier update v0.1.0 -> v0.2.0 with team edits: {seconds:.1f} s")
+
+
+def test_team_owned_files_stay_as_the_team_left_them(template_repo: Path, tmp_path: Path) -> None:
+    """The corpus, golden set, thresholds, baseline, synonyms and prices are never overwritten,
+    and sample documents the team deleted do not come back."""
+    project = _render(template_repo, tmp_path / "service", "v0.1.0")
+    (project / "data/corpus/fac-001.md").unlink()
+    policy = project / "data/corpus/hr-leave-002.md"
+    policy.write_text(policy.read_text().replace("carry over", "carry forward"))
+    prices = project / "data/prices.yaml"
+    prices.write_text(prices.read_text() + "# negotiated rate card from 2027\n")
+    _commit(project, "Team data")
+    # 0.2.0 changed these files in the template (a "Team-owned" header): the team's copies win,
+    # edited or not.
+    team_owned = [prices, project / "data/synonyms.yaml", project / "evals/thresholds.yaml"]
+    before = {path: path.read_text() for path in [policy, *team_owned]}
+    assert "Team-owned" in (template_repo / "template/data/prices.yaml").read_text()
+
+    _update(project)
+
+    assert not (project / "data/corpus/fac-001.md").exists()
+    for path, text in before.items():
+        assert path.read_text() == text, f"{path.name} was changed by the update"
+    assert _leftovers(project) == []
+
+
+def test_flipping_an_answer_adds_and_removes_its_files(template_repo: Path, tmp_path: Path) -> None:
+    project = _render(template_repo, tmp_path / "service", "v0.2.0")
+    stack = project / "ops/observability/compose.yaml"
+    assert stack.is_file()
+
+    _update(project, local_observability_stack=False)
+    assert not (project / "ops/observability").exists()
+    assert "observability/" not in (project / "ops/README.md").read_text()
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["local_observability_stack"] is False
+    assert _leftovers(project) == []
+    _commit(project, "No local stack")
+
+    _update(project, local_observability_stack=True)
+    assert stack.is_file()
+    assert (
+        "docker compose -f ops/observability/compose.yaml"
+        in (project / "ops/README.md").read_text()
+    )
+
+
+def test_updating_a_current_project_changes_nothing(template_repo: Path, tmp_path: Path) -> None:
+    project = _render(template_repo, tmp_path / "service", "v0.2.0")
+    _update(project)
+    assert _git(["status", "--porcelain"], project) == ""
+    # The generated entry point agrees: nothing newer to pull.
+    run(["uv", "sync", "--locked", "--quiet"], project)
+    assert (
+        "Already on the newest template version."
+        in run(["make", "template-update"], project).stdout
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_ready(url: str, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"{url} not ready after {seconds} s")
+
+
+def onboarding_blocks(markdown: str) -> list[tuple[bool, str]]:
+    """(runs in the background, code) for every bash block of the onboarding page."""
+    blocks = []
+    for match in re.finditer(r"(<!-- background -->\n)?```bash\n(.*?)```", markdown, re.DOTALL):
+        blocks.append((match.group(1) is not None, match.group(2)))
+    return blocks
+
+
+def test_every_onboarding_command_works(template_repo: Path, tmp_path: Path) -> None:
+    project = _render(template_repo, tmp_path / "service", "v0.2.0")
+    blocks = onboarding_blocks((project / "docs/onboarding.md").read_text())
+    assert len(blocks) >= 8, "the onboarding page lost its commands"
+    port = _free_port()
+    env = {
+        "PORT": str(port),
+        "DEPLOY_ROOT": str(tmp_path / "deploy"),
+        "DEPLOY_PORT_STAGING": str(_free_port()),
+    }
+    servers: list[subprocess.Popen[bytes]] = []
+    try:
+        for background, code in blocks:
+            code = code.replace("127.0.0.1:8000", f"127.0.0.1:{port}")
+            if background:
+                servers.append(
+                    subprocess.Popen(
+                        ["bash", "-c", code],
+                        cwd=project,
+                        start_new_session=True,
+                        env={**project_env(), **env},
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                )
+                _wait_ready(f"http://127.0.0.1:{port}/readyz")
+                continue
+            # Blocks share shell state the way a terminal does (API_KEY from an earlier block).
+            prelude = "export API_KEY=$(grep '^API_KEYS=' .env | cut -d= -f2 | cut -d, -f1)\n"
+            result = run(
+                ["bash", "-euo", "pipefail", "-c", prelude + code], project, env=env, timeout=900
+            )
+            if "curl" in code and "/v1/ask" in code:
+                assert '"outcome":"answered"' in result.stdout.replace(" ", ""), result.stdout
+    finally:
+        for server in servers:
+            subprocess.run(["pkill", "-TERM", "-g", str(server.pid)], check=False)
+        run(
+            [
+                "uv",
+                "run",
+                "--locked",
+                "python",
+                "-m",
+                "deploy",
+                "stop",
+                "--env",
+                "staging",
+                "--backend",
+                "local",
+            ],
+            project,
+            env=env,
+            check=False,
+        )
