@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
+import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -105,3 +108,42 @@ def git_commit_all(repo: Path, message: str) -> None:
         ],
         repo,
     )
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_ready(
+    url: str, *, timeout: float = 120, process: subprocess.Popen[Any] | None = None
+) -> None:
+    """Poll `url` (a /readyz) until it answers 200; fail early if `process` exits meanwhile."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process is not None and process.poll() is not None:
+            output = process.stdout.read() if process.stdout else ""
+            raise AssertionError(
+                f"exited with {process.returncode} before {url} was ready\n{output}"
+            )
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, f"{url} not ready within {timeout:.0f} s"
+        time.sleep(0.3)
+
+
+def stop_local_deploys(repo: Path, env: dict[str, str]) -> None:
+    """Stop the services a local-backend deploy started under env's DEPLOY_ROOT."""
+    for environment in ("staging", "production"):
+        run(
+            ["uv", "run", "--locked", "python", "-m", "deploy", "stop", "--env", environment],
+            repo,
+            env=env | {"DEPLOY_BACKEND": "local"},
+            check=False,
+        )

@@ -11,23 +11,15 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from .act import run_act
-from .helpers import git_commit_all, run
+from .helpers import free_port, git_commit_all, run, stop_local_deploys
 
 pytestmark = [pytest.mark.generated, pytest.mark.e2e]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _explain(result: object) -> str:
@@ -51,29 +43,11 @@ def deploy_root(repo: Path, tmp_path: Path) -> Iterator[dict[str, str]]:
     """A private DEPLOY_ROOT and free ports; services started in it are stopped afterwards."""
     env = {
         "DEPLOY_ROOT": str(tmp_path / "deploy"),
-        "DEPLOY_PORT_STAGING": str(_free_port()),
-        "DEPLOY_PORT_PRODUCTION": str(_free_port()),
+        "DEPLOY_PORT_STAGING": str(free_port()),
+        "DEPLOY_PORT_PRODUCTION": str(free_port()),
     }
     yield env
-    for environment in ("staging", "production"):
-        run(
-            [
-                "uv",
-                "run",
-                "--locked",
-                "python",
-                "-m",
-                "deploy",
-                "stop",
-                "--env",
-                environment,
-                "--backend",
-                "local",
-            ],
-            repo,
-            env=env,
-            check=False,
-        )
+    stop_local_deploys(repo, env)
 
 
 def test_ci_workflow_passes_under_act(repo: Path, tmp_path: Path) -> None:

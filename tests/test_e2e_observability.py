@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -27,7 +26,7 @@ from typing import Any
 import pytest
 import yaml
 
-from .helpers import ROOT, project_env, run
+from .helpers import ROOT, free_port, project_env, run
 
 pytestmark = [pytest.mark.generated, pytest.mark.e2e]
 
@@ -42,12 +41,6 @@ QUESTIONS = [
 ]
 # Grafana's built-in interval variables, as Grafana would substitute them for a short range.
 GRAFANA_VARIABLES = {"$__rate_interval": "1m", "$__interval": "15s", "$__range": "1h"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _get_json(url: str, headers: dict[str, str] | None = None) -> Any:
@@ -98,7 +91,7 @@ def live(
     package = next(p.name for p in (repo / "src").iterdir() if (p / "app.py").is_file())
 
     key = "e2e-" + "k" * 28
-    port, prom_port = _free_port(), _free_port()
+    port, prom_port = free_port(), free_port()
     env = project_env() | {"API_KEYS": key, "PORT": str(port)}
     service = subprocess.Popen(
         ["uv", "run", "--locked", "python", "-m", package, "serve"],

@@ -8,15 +8,13 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from .helpers import PROFILES, git_commit_all, project_env, run
+from .helpers import PROFILES, free_port, git_commit_all, project_env, run, wait_ready
 
 pytestmark = pytest.mark.generated
 
@@ -78,14 +76,8 @@ def test_ingest_and_help_targets_work(installed: Path) -> None:
     assert "indexed 22 documents" in output and "quarantined 0" in output
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_make_run_serves_and_answers(installed: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = project_env() | {"PORT": str(port)}
     server = subprocess.Popen(
         ["make", "run"],
@@ -97,17 +89,7 @@ def test_make_run_serves_and_answers(installed: Path) -> None:
         text=True,
     )
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert server.poll() is None, server.stdout.read() if server.stdout else ""
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as ready:
-                    if ready.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "service not ready within 120 s"
-            time.sleep(0.5)
+        wait_ready(f"http://127.0.0.1:{port}/readyz", process=server)
         key = next(
             line.split("=", 1)[1]
             for line in (installed / ".env").read_text().splitlines()

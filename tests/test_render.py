@@ -135,3 +135,18 @@ def test_business_owner_handle_reviews_eval_changes(rendered: dict[str, Path]) -
     without = (rendered["default"] / ".github" / "CODEOWNERS").read_text()
     assert re.search(r"^/evals/thresholds\.yaml\s+@acme/ai-platform$", without, re.MULTILINE)
     assert "is not a GitHub handle" in without
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_every_yaml_file_parses_with_the_answers_intact(
+    rendered: dict[str, Path], profile: str
+) -> None:
+    """Answers land inside YAML (on-call contacts with `:` or `#`, descriptions): still valid,
+    and not cut short by a stray comment marker."""
+    repo = rendered[profile]
+    for path in [*repo.rglob("*.yml"), *repo.rglob("*.yaml")]:
+        list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+    catalog = yaml.safe_load((repo / "catalog-info.yaml").read_text())
+    oncall = PROFILES[profile].get("oncall_contact", "#ai-platform-oncall")
+    titles = [link["title"] for link in catalog["metadata"]["links"]]
+    assert f"Incident runbook (on-call: {oncall})" in titles

@@ -10,19 +10,27 @@ team left them, and every command in the generated docs/onboarding.md works.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
-import socket
+import signal
 import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 import copier
 import pytest
 import yaml
 
-from .helpers import ROOT, git_commit_all, project_env, run
+from .helpers import (
+    ROOT,
+    free_port,
+    git_commit_all,
+    project_env,
+    run,
+    stop_local_deploys,
+    wait_ready,
+)
 
 pytestmark = pytest.mark.generated
 
@@ -215,25 +223,6 @@ def test_updating_a_current_project_changes_nothing(template_repo: Path, tmp_pat
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait_ready(url: str, seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError(f"{url} not ready after {seconds} s")
-
-
 def onboarding_blocks(markdown: str) -> list[tuple[bool, str]]:
     """(runs in the background, code) for every bash block of the onboarding page."""
     blocks = []
@@ -246,11 +235,11 @@ def test_every_onboarding_command_works(template_repo: Path, tmp_path: Path) -> 
     project = _render(template_repo, tmp_path / "service", "v0.2.0")
     blocks = onboarding_blocks((project / "docs/onboarding.md").read_text())
     assert len(blocks) >= 8, "the onboarding page lost its commands"
-    port = _free_port()
+    port = free_port()
     env = {
         "PORT": str(port),
         "DEPLOY_ROOT": str(tmp_path / "deploy"),
-        "DEPLOY_PORT_STAGING": str(_free_port()),
+        "DEPLOY_PORT_STAGING": str(free_port()),
     }
     servers: list[subprocess.Popen[bytes]] = []
     try:
@@ -267,7 +256,7 @@ def test_every_onboarding_command_works(template_repo: Path, tmp_path: Path) -> 
                         stderr=subprocess.DEVNULL,
                     )
                 )
-                _wait_ready(f"http://127.0.0.1:{port}/readyz")
+                wait_ready(f"http://127.0.0.1:{port}/readyz")
                 continue
             # Blocks share shell state the way a terminal does (API_KEY from an earlier block).
             prelude = "export API_KEY=$(grep '^API_KEYS=' .env | cut -d= -f2 | cut -d, -f1)\n"
@@ -278,22 +267,5 @@ def test_every_onboarding_command_works(template_repo: Path, tmp_path: Path) -> 
                 assert '"outcome":"answered"' in result.stdout.replace(" ", ""), result.stdout
     finally:
         for server in servers:
-            subprocess.run(["pkill", "-TERM", "-g", str(server.pid)], check=False)
-        run(
-            [
-                "uv",
-                "run",
-                "--locked",
-                "python",
-                "-m",
-                "deploy",
-                "stop",
-                "--env",
-                "staging",
-                "--backend",
-                "local",
-            ],
-            project,
-            env=env,
-            check=False,
-        )
+            os.killpg(server.pid, signal.SIGTERM)
+        stop_local_deploys(project, env)
