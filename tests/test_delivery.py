@@ -94,7 +94,7 @@ def test_ci_workflow_fails_when_a_test_breaks(repo: Path, tmp_path: Path) -> Non
     assert "Job failed" in result.stdout
 
 
-def test_deploy_workflow_promotes_one_release_under_act(
+def test_deploy_refresh_and_rollback_workflows_under_act(
     repo: Path, deploy_root: dict[str, str]
 ) -> None:
     result = run_act(repo, "deploy.yml", env=deploy_root)
@@ -124,6 +124,31 @@ def test_deploy_workflow_promotes_one_release_under_act(
     assert refresh.returncode == 0, _explain(refresh)
     assert "staging: index refreshed" in refresh.stdout
     assert "indexed 22 documents" in refresh.stdout
+
+    # A second release reaches staging; the rollback workflow takes staging back to the first.
+    build = ["uv", "run", "--locked", "python", "-m", "deploy", "build"]
+    second = run([*build, "--setting", "LOG_LEVEL=warning"], repo, env=deploy_root).stdout.strip()
+    run(
+        ["make", "deploy", "ENV=staging", "BACKEND=local", f"RELEASE={second}"],
+        repo,
+        env=deploy_root,
+    )
+    rollback = run_act(
+        repo,
+        "rollback.yml",
+        "workflow_dispatch",
+        env=deploy_root,
+        inputs={"environment": "staging"},
+    )
+    assert rollback.returncode == 0, _explain(rollback)
+    assert f"staging: rolled back to {release}" in rollback.stdout
+    state = json.loads((root / "staging" / "state.json").read_text())
+    assert state["current"] == release
+    assert [entry["event"] for entry in state["history"]][-3:] == [
+        "deployed",
+        "deployed",
+        "rolled_back",
+    ]
 
 
 def test_rollback_drill_restores_the_good_release(
