@@ -133,6 +133,8 @@ def test_update_keeps_team_edits_and_runs_the_migration(
     thresholds.write_text("# Raised by the team after the pilot.\n" + thresholds.read_text())
     readme = project / "README.md"
     readme.write_text(readme.read_text() + "\n## Team notes\n\nPilot with HR from May.\n")
+    incident = project / "docs/runbooks/incident.md"
+    incident.write_text(incident.read_text() + "\nHR escalations: the HRIS duty manager.\n")
     (project / ".github/dependabot.yml").unlink()  # the team uses Renovate instead
     _commit(project, "Team edits")
 
@@ -140,6 +142,7 @@ def test_update_keeps_team_edits_and_runs_the_migration(
 
     assert "team: see ADR-7" in routes.read_text()
     assert "## Team notes\n\nPilot with HR from May." in readme.read_text()
+    assert "HR escalations: the HRIS duty manager." in incident.read_text()
     assert thresholds.read_text().startswith("# Raised by the team after the pilot.")
     # The migration moved the team's golden set, with the added case, to the new folder.
     assert not cases.exists()
@@ -188,6 +191,23 @@ def test_team_owned_files_stay_as_the_team_left_them(template_repo: Path, tmp_pa
     for path, text in before.items():
         assert path.read_text() == text, f"{path.name} was changed by the update"
     assert _leftovers(project) == []
+
+
+def test_a_real_conflict_is_marked_and_the_scan_fails(template_repo: Path, tmp_path: Path) -> None:
+    """Where the team and the template changed the same line, the update leaves markers, and
+    the generated conflict scan (run by `make template-update`) refuses to pass."""
+    project = _render(template_repo, tmp_path / "service", "v0.1.0")
+    readme = project / "README.md"
+    old_line = next(line for line in readme.read_text().splitlines() if "evals/cases.yaml" in line)
+    readme.write_text(readme.read_text().replace(old_line, old_line + " (team wording)"))
+    _commit(project, "Team rewording")
+
+    _update(project)
+
+    assert _leftovers(project) == ["README.md"]
+    scan = run(["python3", "scripts/check_update_leftovers.py"], project, check=False)
+    assert scan.returncode == 1
+    assert "README.md" in scan.stderr and "conflict markers" in scan.stderr
 
 
 def test_flipping_an_answer_adds_and_removes_its_files(template_repo: Path, tmp_path: Path) -> None:
