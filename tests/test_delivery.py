@@ -83,11 +83,7 @@ def test_ci_workflow_fails_when_a_test_breaks(repo: Path, tmp_path: Path) -> Non
     (broken / "tests" / "test_deliberately_broken.py").write_text(
         "def test_deliberately_broken() -> None:\n    assert 1 + 1 == 3\n", encoding="utf-8"
     )
-    run(["git", "add", "-A"], broken)
-    run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t.invalid", "commit", "-qm", "break"],
-        broken,
-    )
+    git_commit_all(broken, "A deliberately broken test")
     result = run_act(broken, "ci.yml", job="test")
     assert result.returncode != 0, _explain(result)
     assert "test_deliberately_broken" in result.stdout

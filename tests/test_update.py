@@ -48,15 +48,6 @@ NEW_CASE = """
 """
 
 
-def _git(args: list[str], cwd: Path) -> str:
-    return run(["git", "-c", "user.name=t", "-c", "user.email=t@t.invalid", *args], cwd).stdout
-
-
-def _commit(repo: Path, message: str) -> None:
-    _git(["add", "-A"], repo)
-    _git(["commit", "-q", "--no-verify", "-m", message], repo)
-
-
 @pytest.fixture(scope="module")
 def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A git template repo tagged v0.1.0 (release commit) and v0.2.0 (this working tree)."""
@@ -68,9 +59,8 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ["git", "archive", RELEASE_0_1_0], cwd=ROOT, capture_output=True, check=True
     ).stdout
     subprocess.run(["tar", "-x", "-C", str(repo)], input=archive, check=True)
-    _git(["init", "-q", "-b", "main"], repo)
-    _commit(repo, "Release 0.1.0")
-    _git(["tag", "v0.1.0"], repo)
+    git_commit_all(repo, "Release 0.1.0")
+    run(["git", "tag", "v0.1.0"], repo)
 
     for child in repo.iterdir():
         if child.name != ".git":
@@ -81,8 +71,8 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if source.is_file():
             (repo / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, repo / name)
-    _commit(repo, "Release 0.2.0 (working tree)")
-    _git(["tag", "v0.2.0"], repo)
+    git_commit_all(repo, "Release 0.2.0 (working tree)")
+    run(["git", "tag", "v0.2.0"], repo)
     return repo
 
 
@@ -136,7 +126,7 @@ def test_update_keeps_team_edits_and_runs_the_migration(
     incident = project / "docs/runbooks/incident.md"
     incident.write_text(incident.read_text() + "\nHR escalations: the HRIS duty manager.\n")
     (project / ".github/dependabot.yml").unlink()  # the team uses Renovate instead
-    _commit(project, "Team edits")
+    git_commit_all(project, "Team edits")
 
     seconds = _update(project)
 
@@ -159,7 +149,7 @@ def test_update_keeps_team_edits_and_runs_the_migration(
     run(["uv", "run", "--locked", "python", "scripts/check_update_leftovers.py"], project)
 
     # The updated repo passes its own checks (the eval gate sees the team's extra case).
-    _commit(project, "Update to v0.2.0")
+    git_commit_all(project, "Update to v0.2.0")
     run(["uv", "sync", "--locked", "--quiet"], project)
     result = run(["make", "check"], project, timeout=1200)
     assert "Eval gate PASSED" in result.stdout
@@ -178,7 +168,7 @@ def test_team_owned_files_stay_as_the_team_left_them(template_repo: Path, tmp_pa
     policy.write_text(policy.read_text().replace("carry over", "carry forward"))
     prices = project / "data/prices.yaml"
     prices.write_text(prices.read_text() + "# negotiated rate card from 2027\n")
-    _commit(project, "Team data")
+    git_commit_all(project, "Team data")
     # 0.2.0 changed these files in the template (a "Team-owned" header): the team's copies win,
     # edited or not.
     team_owned = [prices, project / "data/synonyms.yaml", project / "evals/thresholds.yaml"]
@@ -200,7 +190,7 @@ def test_a_real_conflict_is_marked_and_the_scan_fails(template_repo: Path, tmp_p
     readme = project / "README.md"
     old_line = next(line for line in readme.read_text().splitlines() if "evals/cases.yaml" in line)
     readme.write_text(readme.read_text().replace(old_line, old_line + " (team wording)"))
-    _commit(project, "Team rewording")
+    git_commit_all(project, "Team rewording")
 
     _update(project)
 
@@ -221,7 +211,7 @@ def test_flipping_an_answer_adds_and_removes_its_files(template_repo: Path, tmp_
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers["local_observability_stack"] is False
     assert _leftovers(project) == []
-    _commit(project, "No local stack")
+    git_commit_all(project, "No local stack")
 
     _update(project, local_observability_stack=True)
     assert stack.is_file()
@@ -234,7 +224,7 @@ def test_flipping_an_answer_adds_and_removes_its_files(template_repo: Path, tmp_
 def test_updating_a_current_project_changes_nothing(template_repo: Path, tmp_path: Path) -> None:
     project = _render(template_repo, tmp_path / "service", "v0.2.0")
     _update(project)
-    assert _git(["status", "--porcelain"], project) == ""
+    assert run(["git", "status", "--porcelain"], project).stdout == ""
     # The generated entry point agrees: nothing newer to pull.
     run(["uv", "sync", "--locked", "--quiet"], project)
     assert (

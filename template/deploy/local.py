@@ -24,7 +24,6 @@ import shutil
 import signal
 import subprocess
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -216,7 +215,7 @@ class LocalBackend:
                 with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback)
                     if response.status == 200:
                         return
-            except (urllib.error.URLError, OSError):
+            except OSError:  # refused, reset, timed out, HTTP errors (URLError is an OSError)
                 pass
             time.sleep(0.2)
         raise ActivationError(f"not ready after {READY_TIMEOUT_SECONDS:.0f} s: {url}")

@@ -39,7 +39,8 @@ def deploy(backend: Backend, release: str) -> Deployed:
         smoke_seconds = smoke_test(backend.endpoint())
     except DeployError as error:
         failed_at = time.monotonic()
-        backend.record(release, "failed", str(error).splitlines()[0])
+        cause = str(error).splitlines()[0]
+        backend.record(release, "failed", cause)
         if previous is None or previous == release:
             raise DeployError(
                 f"release {release} failed and there is no earlier release to roll back to: {error}"
@@ -48,22 +49,29 @@ def deploy(backend: Backend, release: str) -> Deployed:
             raise DeployError(
                 f"release {release} failed before the switch; {previous} still serves: {error}"
             ) from error
-        restored = backend.rollback()
-        smoke_test(backend.endpoint())  # the restored release must really serve again
-        seconds = time.monotonic() - failed_at
-        backend.record(
-            restored, "rolled_back", f"automatic, {seconds:.1f} s after {release} failed"
+        restored, seconds = rollback(
+            backend, started=failed_at, reason=f"automatic after {release} failed"
         )
-        raise RolledBackError(release, restored, str(error).splitlines()[0], seconds) from error
+        raise RolledBackError(release, restored, cause, seconds) from error
     backend.record(release, "deployed", f"smoke test passed in {smoke_seconds:.2f} s")
     return Deployed(release, previous, smoke_seconds)
 
 
-def rollback(backend: Backend, to: str | None = None) -> tuple[str, float]:
-    """Manual rollback (runbook): switch back, smoke test, return (release, seconds taken)."""
-    started = time.monotonic()
+def rollback(
+    backend: Backend,
+    to: str | None = None,
+    *,
+    started: float | None = None,
+    reason: str = "manual",
+) -> tuple[str, float]:
+    """Switch back, smoke test the restored release (it must really serve again) and record it.
+
+    Returns (release, seconds since `started`, default now). The automatic rollback in `deploy`
+    passes the moment the new release failed, so the figure is failure-to-restored.
+    """
+    started = time.monotonic() if started is None else started
     restored = backend.rollback(to)
     smoke_test(backend.endpoint())
     seconds = time.monotonic() - started
-    backend.record(restored, "rolled_back", f"manual, serving again after {seconds:.1f} s")
+    backend.record(restored, "rolled_back", f"{reason}, serving again after {seconds:.1f} s")
     return restored, seconds
