@@ -7,6 +7,7 @@ redacted question goes past the first guard.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -19,12 +20,13 @@ from starlette.concurrency import run_in_threadpool
 from .costs import PriceTable
 from .guardrails import detect_injection, redact_pii
 from .guardrails.pii import PLACEHOLDER
-from .ledger import Ledger, RequestRecord
+from .ledger import Ledger, LedgerUnavailableError, RequestRecord
 from .models import Generation, Generator, ProviderError
 from .models.prompt import INSUFFICIENT_CONTEXT, PromptPassage, cited_ids
-from .retrieval import Hit, Index, IndexNotReadyError
+from .retrieval import Hit, IndexNotReadyError, ServedIndex
 from .retrieval.synonyms import Synonyms
 from .settings import Settings
+from .shutdown import Shutdown, ShuttingDownError
 from .telemetry import Metrics
 from .telemetry.genai import model_call_span, record_content, record_response
 
@@ -41,6 +43,7 @@ ABSTENTION = (
 SNIPPET_CHARS = 280
 
 tracer = trace.get_tracer(__name__)
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,8 @@ class AskResult:
 
 
 class AskFailedError(Exception):
-    """The request could not be answered (provider failure, index not ready).
+    """The request could not be answered (provider failure, index not ready, shutting down,
+    or its ledger row could not be written).
 
     Carries the HTTP status and the ids, so the caller can quote the recorded request.
     """
@@ -101,14 +105,16 @@ class AskPipeline:
     def __init__(
         self,
         settings: Settings,
-        index: Index,
+        index: ServedIndex,
         generator: Generator,
         ledger: Ledger,
         synonyms: Synonyms | None = None,
         *,
         metrics: Metrics | None = None,
         prices: PriceTable | None = None,
+        shutdown: Shutdown | None = None,
     ) -> None:
+        self.shutdown = shutdown or Shutdown(settings.shutdown_grace_seconds)
         self.synonyms = synonyms or Synonyms([])
         self.metrics = metrics
         self.prices = prices or PriceTable([])
@@ -118,7 +124,8 @@ class AskPipeline:
         self.ledger = ledger
 
     async def ask(self, question: str, caller: str) -> AskResult:
-        """Run the slice. Exactly one ledger row is written, whatever happens."""
+        """Run the slice. Exactly one ledger row is written, whatever happens, before the
+        caller hears the result: an answer is never sent for a request that is not recorded."""
         started = time.perf_counter()
         with tracer.start_as_current_span("ask") as span:
             record = RequestRecord(
@@ -127,41 +134,75 @@ class AskPipeline:
                 provider=self.settings.model_provider,
                 model=self.generator.model.model_name,
                 question_chars=len(question),
+                snapshot_id=self.index.snapshot_id,
                 trace_id=format(span.get_span_context().trace_id, "032x"),
             )
             try:
-                return await self._run(question, record, span)
-            except ProviderError as error:
-                record.error_code = error.code
-                raise AskFailedError(
-                    error.status,
-                    error.code,
-                    error.message,
-                    request_id=record.request_id,
-                    trace_id=record.trace_id or "",
-                    retry_after=error.retry_after,
-                ) from error
-            except IndexNotReadyError as error:
-                record.error_code = "index_not_ready"
-                raise AskFailedError(
-                    503,
-                    "index_not_ready",
-                    str(error),
-                    request_id=record.request_id,
-                    trace_id=record.trace_id or "",
-                ) from error
-            except Exception:
+                result = await self._run(question, record, span)
+            except (ProviderError, ShuttingDownError, IndexNotReadyError) as error:
+                failure = self._failure(error, record)
+                await self._finish(record, span, started)
+                raise failure from error
+            except BaseException:
                 record.error_code = "internal_error"
+                await self._finish(record, span, started)
                 raise
-            finally:
-                record.latency_ms = (time.perf_counter() - started) * 1000
-                span.set_attribute("app.outcome", record.outcome)
-                self._count(record)
-                with tracer.start_as_current_span("ledger.write"):
-                    await run_in_threadpool(self.ledger.record_request, record)
+            await self._finish(record, span, started)
+            return result
+
+    @staticmethod
+    def _failure(error: Exception, record: RequestRecord) -> AskFailedError:
+        """The HTTP answer for a request that could not be served (and its ledger error code)."""
+        status, retry_after = 503, None
+        if isinstance(error, ProviderError):
+            status, code, message = error.status, error.code, error.message
+            retry_after = error.retry_after
+        elif isinstance(error, ShuttingDownError):
+            code, message, retry_after = "shutting_down", str(error), 1.0
+        else:
+            code, message = "index_not_ready", str(error)
+        record.error_code = code
+        return AskFailedError(
+            status,
+            code,
+            message,
+            request_id=record.request_id,
+            trace_id=record.trace_id or "",
+            retry_after=retry_after,
+        )
+
+    async def _finish(self, record: RequestRecord, span: Span, started: float) -> None:
+        """Write the ledger row, then count the request. A row that cannot be written turns the
+        request into a 503 (logged with its id) and is counted as failed, never as a success."""
+        record.latency_ms = (time.perf_counter() - started) * 1000
+        span.set_attribute("app.outcome", record.outcome)
+        try:
+            with tracer.start_as_current_span("ledger.write"):
+                await run_in_threadpool(self.ledger.record_request, record)
+        except LedgerUnavailableError as error:
+            logger.error(
+                "request %s not recorded (outcome %s, error %s): %s",
+                record.request_id,
+                record.outcome,
+                record.error_code,
+                error,
+            )
+            span.set_attribute("error.type", "ledger_unavailable")
+            if self.metrics is not None:
+                self.metrics.ask_requests.labels("failed").inc()
+                self.metrics.ledger_write_failures.inc()
+            raise AskFailedError(
+                503,
+                "ledger_unavailable",
+                f"{error}; the request was not served, retry shortly",
+                request_id=record.request_id,
+                trace_id=record.trace_id or "",
+                retry_after=1,
+            ) from error
+        self._count(record)
 
     def _count(self, record: RequestRecord) -> None:
-        """Prometheus counters for one finished request (low-cardinality labels only)."""
+        """Prometheus counters for one recorded request (low-cardinality labels only)."""
         if self.metrics is None:
             return
         self.metrics.ask_requests.labels(record.outcome).inc()
@@ -229,7 +270,8 @@ class AskPipeline:
         with model_call_span(provider, record.model) as span:
             started = time.perf_counter()
             try:
-                generation = await self.generator.generate(question, passages)
+                async with self.shutdown.bounded():
+                    generation = await self.generator.generate(question, passages)
             finally:
                 if self.metrics is not None:
                     self.metrics.llm_duration.labels(provider, record.model).observe(

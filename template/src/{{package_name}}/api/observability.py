@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..drift import drift_scores
-from ..retrieval import IndexNotReadyError
 from ..telemetry import Metrics
 
 observability = APIRouter(tags=["observability"])
@@ -18,22 +15,11 @@ observability = APIRouter(tags=["observability"])
 
 @observability.get("/metrics", include_in_schema=False)
 def metrics(request: Request) -> Response:
-    """Prometheus exposition. Open like the probes: no ids, no content, low-cardinality labels."""
-    state = request.app.state
-    registry_metrics: Metrics = state.metrics
-    pipeline = getattr(state, "pipeline", None)
-    if pipeline is not None:
-        try:
-            _, built_at, documents = pipeline.index.snapshot()
-            age = dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(built_at)
-            registry_metrics.index_age.set(age.total_seconds())
-            registry_metrics.index_documents.set(documents)
-        except IndexNotReadyError:
-            registry_metrics.index_documents.set(0)
-        # Exported once there is enough traffic to compare; absent (not zero) before that.
-        for feature, score in drift_scores(pipeline.ledger).items():
-            if score is not None:
-                registry_metrics.drift.labels(feature).set(score)
+    """Prometheus exposition. Open like the probes: no ids, no content, low-cardinality labels.
+
+    Never touches the database: figures that come from it (drift, index age) are refreshed by
+    the app's background maintenance, so a scrape answers even while the database is down."""
+    registry_metrics: Metrics = request.app.state.metrics
     return Response(generate_latest(registry_metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 

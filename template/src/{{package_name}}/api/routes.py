@@ -54,9 +54,12 @@ def healthz() -> HealthResponse:
     responses={503: {"model": ReadinessResponse, "description": "Not ready"}},
 )
 def readyz(request: Request, response: Response) -> ReadinessResponse:
-    """Ready when the index snapshot is loaded and the ledger database answers."""
+    """Ready when an index snapshot is served and the database answers; not ready while
+    shutting down (so the load balancer stops sending traffic first)."""
     pipeline = _pipeline(request)
     checks: dict[str, str] = {}
+    if pipeline.shutdown.draining:
+        checks["shutdown"] = "failed: shutting down"
     snapshot_id = None
     try:
         snapshot_id, _, documents = pipeline.index.snapshot()
@@ -65,9 +68,9 @@ def readyz(request: Request, response: Response) -> ReadinessResponse:
         checks["index"] = f"failed: {error}"
     try:
         pipeline.ledger.ping()
-        checks["ledger"] = "ok"
+        checks["database"] = "ok"
     except Exception as error:  # any driver error means "not ready", never a 500
-        checks["ledger"] = f"failed: {type(error).__name__}"
+        checks["database"] = f"failed: {type(error).__name__}"
     ready = all(value.startswith("ok") for value in checks.values())
     if not ready:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
@@ -112,8 +115,6 @@ async def ask(
             request_id=failure.request_id,
             headers=headers,
         ) from failure
-    except LedgerUnavailableError as error:
-        raise ApiError(503, "ledger_unavailable", str(error)) from error
     response.headers["X-Request-ID"] = result.request_id
     response.headers["X-Trace-ID"] = result.trace_id
     return AskResponse(
@@ -144,5 +145,9 @@ async def feedback(body: FeedbackRequest, request: Request, caller: Caller) -> F
         )
     except UnknownRequestError:
         raise ApiError(404, "unknown_request", f"no request with id {body.request_id}") from None
+    except LedgerUnavailableError as error:
+        raise ApiError(
+            503, "ledger_unavailable", f"{error}; the feedback was not saved, retry shortly"
+        ) from error
     request.app.state.metrics.feedback.labels("true" if body.helpful else "false").inc()
     return FeedbackResponse(feedback_id=feedback_id, request_id=body.request_id)

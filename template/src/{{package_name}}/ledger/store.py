@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, func, insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from .tables import feedback, metadata, requests
+from .tables import feedback, requests
 
 
 class UnknownRequestError(LookupError):
@@ -47,14 +45,10 @@ class RequestRecord:
 
 
 class Ledger:
-    def __init__(self, database_url: str) -> None:
-        url = make_url(database_url)
-        if url.drivername.startswith("sqlite") and url.database not in (None, "", ":memory:"):
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = create_engine(url, pool_pre_ping=True)
+    """The ledger on the shared database (the schema comes from `db.migrate`)."""
 
-    def create_schema(self) -> None:
-        metadata.create_all(self.engine)
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
 
     def ping(self) -> None:
         with self.engine.connect() as connection:
@@ -70,21 +64,26 @@ class Ledger:
             ) from error
 
     def record_feedback(self, request_id: str, *, helpful: bool, comment: str | None) -> int:
-        with self.engine.begin() as connection:
-            known = connection.execute(
-                select(requests.c.request_id).where(requests.c.request_id == request_id)
-            ).first()
-            if known is None:
-                raise UnknownRequestError(request_id)
-            result = connection.execute(
-                insert(feedback).values(
-                    request_id=request_id,
-                    created_at=dt.datetime.now(dt.UTC),
-                    helpful=helpful,
-                    comment=comment,
+        try:
+            with self.engine.begin() as connection:
+                known = connection.execute(
+                    select(requests.c.request_id).where(requests.c.request_id == request_id)
+                ).first()
+                if known is None:
+                    raise UnknownRequestError(request_id)
+                result = connection.execute(
+                    insert(feedback).values(
+                        request_id=request_id,
+                        created_at=dt.datetime.now(dt.UTC),
+                        helpful=helpful,
+                        comment=comment,
+                    )
                 )
-            )
-            return int(result.inserted_primary_key[0])  # type: ignore[index]
+                return int(result.inserted_primary_key[0])  # type: ignore[index]
+        except SQLAlchemyError as error:
+            raise LedgerUnavailableError(
+                f"cannot write the ledger: {type(error).__name__}"
+            ) from error
 
     def get_request(self, request_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as connection:

@@ -1,4 +1,4 @@
-"""Ledger schema. SQLite by default; any SQLAlchemy URL (e.g. Postgres) by DATABASE_URL.
+"""Ledger schema, in the shared database (DATABASE_URL). Changes go through a migration.
 
 Questions and answers are not stored: only their sizes, what the guardrails did, and the
 ids needed to trace a request (request id, trace id, index snapshot id, cited documents).
@@ -13,12 +13,11 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
-    MetaData,
     String,
     Table,
 )
 
-metadata = MetaData()
+from ..db.metadata import metadata
 
 requests = Table(
     "requests",

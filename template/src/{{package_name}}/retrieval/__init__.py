@@ -1,7 +1,9 @@
-"""Governed corpus loading, index building and search."""
+"""Governed corpus loading, index snapshots (shared store + local search files) and search."""
 
 from .corpus import Document, LoadResult, Quarantined, load_corpus
 from .index import Hit, Index, IndexNotReadyError, SearchResult, build_index
+from .served import ServedIndex
+from .snapshots import SnapshotStore, UnknownSnapshotError
 
 __all__ = [
     "Document",
@@ -11,6 +13,9 @@ __all__ = [
     "LoadResult",
     "Quarantined",
     "SearchResult",
+    "ServedIndex",
+    "SnapshotStore",
+    "UnknownSnapshotError",
     "build_index",
     "load_corpus",
 ]

@@ -1,9 +1,11 @@
 """A search index over the governed corpus in SQLite FTS5 (BM25 ranking, no extra services).
 
-The index is one SQLite file built by `make ingest` (or at start-up when it is missing). Each
-build gets a snapshot id derived from the documents' content, so every answer can be traced back
-to the exact corpus version it was grounded in. Builds write to a temporary file and swap it in
-atomically, so a running service never sees a half-built index.
+One SQLite file per snapshot. The snapshots themselves live in the shared database
+(snapshots.py); each replica materialises the current one into such a file (served.py) and
+searches it locally, the same way on one machine and in production. A snapshot id is derived
+from the documents' content, so every answer can be traced back to the exact corpus version it
+was grounded in. Files are written to a temporary name and swapped in atomically, so a reader
+never sees a half-built index.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import hashlib
 import os
 import re
 import sqlite3
+import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -97,35 +100,62 @@ def snapshot_id_for(documents: Iterable[Document]) -> str:
     return digest.hexdigest()[:12]
 
 
+@dataclass(frozen=True)
+class DocumentRow:
+    """What the index keeps about a document (its body lives in the passages)."""
+
+    id: str
+    title: str
+    owner: str
+    classification: str
+    updated_at: dt.date
+
+
 def build_index(documents: list[Document], index_path: Path) -> str:
-    """Build the index file atomically and return its snapshot id."""
-    index_path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = index_path.with_name(f".{index_path.name}.{os.getpid()}.tmp")
-    temporary.unlink(missing_ok=True)
+    """Build an index file from documents, atomically, and return its snapshot id."""
     snapshot_id = snapshot_id_for(documents)
-    with closing(sqlite3.connect(temporary)) as connection, connection:
-        connection.executescript(SCHEMA)
-        connection.executemany(
-            "INSERT INTO documents VALUES (?, ?, ?, ?, ?)",
-            [
-                (doc.id, doc.title, doc.owner, doc.classification, doc.updated_at.isoformat())
-                for doc in documents
-            ],
-        )
-        connection.executemany(
-            "INSERT INTO passages (doc_id, title, heading, body) VALUES (?, ?, ?, ?)",
-            [
-                (passage.doc_id, passage.title, passage.heading, passage.body)
-                for doc in documents
-                for passage in split_passages(doc)
-            ],
-        )
-        connection.execute(
-            "INSERT INTO snapshot VALUES (?, ?, ?)",
-            (snapshot_id, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), len(documents)),
-        )
-    os.replace(temporary, index_path)
+    write_index(
+        index_path,
+        snapshot_id,
+        dt.datetime.now(dt.UTC),
+        [DocumentRow(d.id, d.title, d.owner, d.classification, d.updated_at) for d in documents],
+        [passage for doc in documents for passage in split_passages(doc)],
+    )
     return snapshot_id
+
+
+def write_index(
+    index_path: Path,
+    snapshot_id: str,
+    built_at: dt.datetime,
+    documents: list[DocumentRow],
+    passages: list[Passage],
+) -> None:
+    """Write a search file for one snapshot to a temporary name, then swap it in atomically:
+    a reader never sees a half-built file."""
+    index_path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = index_path.with_name(f".{index_path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
+    try:
+        with closing(sqlite3.connect(temporary)) as connection, connection:
+            connection.executescript(SCHEMA)
+            connection.executemany(
+                "INSERT INTO documents VALUES (?, ?, ?, ?, ?)",
+                [
+                    (doc.id, doc.title, doc.owner, doc.classification, doc.updated_at.isoformat())
+                    for doc in documents
+                ],
+            )
+            connection.executemany(
+                "INSERT INTO passages (doc_id, title, heading, body) VALUES (?, ?, ?, ?)",
+                [(p.doc_id, p.title, p.heading, p.body) for p in passages],
+            )
+            connection.execute(
+                "INSERT INTO snapshot VALUES (?, ?, ?)",
+                (snapshot_id, built_at.isoformat(timespec="seconds"), len(documents)),
+            )
+        os.replace(temporary, index_path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def _fts_query(question: str) -> str | None:

@@ -47,6 +47,16 @@ class Metrics:
             "index_snapshot_age_seconds", "Age of the served index snapshot", registry=r
         )
         self.index_documents = Gauge("index_documents", "Documents in the index", registry=r)
+        self.ledger_write_failures = Counter(
+            "ledger_write_failures",
+            "Requests answered 503 because their ledger row could not be written",
+            registry=r,
+        )
+        self.index_refresh_failures = Counter(
+            "index_refresh_failures",
+            "Failed attempts to follow the shared snapshot pointer (the last snapshot is served)",
+            registry=r,
+        )
         self.drift = Gauge(
             "drift_psi", "Population stability index, recent vs reference", ["feature"], registry=r
         )

@@ -9,7 +9,9 @@ OTEL_RESOURCE_ATTRIBUTES are honoured by the SDK.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
+from dotenv import dotenv_values
 from fastapi import FastAPI
 from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
@@ -44,6 +46,23 @@ def configure_tracing(service_name: str) -> None:
     if exporter is not None:
         provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
+
+
+def flush_tracing(timeout_millis: int = 5_000) -> None:
+    """Export the spans still buffered (called on shutdown)."""
+    provider = trace.get_tracer_provider()
+    if isinstance(provider, TracerProvider):
+        provider.force_flush(timeout_millis)
+
+
+def export_dotenv_otel_variables(env_file: Path = Path(".env")) -> None:
+    """Make OTEL_* lines of `.env` visible to the OpenTelemetry SDK, which reads only the
+    process environment. A variable already set in the environment wins, as for every setting."""
+    if not env_file.is_file():
+        return
+    for name, value in dotenv_values(env_file).items():
+        if name.startswith("OTEL_") and value is not None:
+            os.environ.setdefault(name, value)
 
 
 def instrument_app(app: FastAPI) -> None:

@@ -1,0 +1,36 @@
+"""Serve the app with uvicorn, with a graceful shutdown that has a bound (see shutdown.py)."""
+
+from __future__ import annotations
+
+from types import FrameType
+
+import uvicorn
+
+from .app import create_app
+from .settings import Settings
+from .shutdown import Shutdown
+
+
+class _GracefulServer(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, shutdown: Shutdown) -> None:
+        super().__init__(config)
+        self._shutdown = shutdown
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        # Tell the app first, so in-flight model calls get their deadline.
+        self._shutdown.begin()
+        super().handle_exit(sig, frame)
+
+
+def serve(settings: Settings) -> None:
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        proxy_headers=True,
+        # The server's own bound; requests still in a model call are answered before it.
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_seconds)),
+    )
+    _GracefulServer(config, app.state.shutdown).run()
