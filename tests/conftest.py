@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from .helpers import PROFILES, render
+from .postgres import PostgresServer
 
 
 @pytest.fixture(scope="session")
@@ -15,3 +17,11 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         name: render(tmp_path_factory.mktemp(name) / "repo", **answers)
         for name, answers in PROFILES.items()
     }
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real Postgres 15 server for the whole session (Debian package `postgresql`); tests that
+    use it must not leave it stopped. `.url` is a SQLAlchemy URL, `.psql(sql)` asserts rows."""
+    with PostgresServer() as server:
+        yield server

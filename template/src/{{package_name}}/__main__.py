@@ -46,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    # Alembic narrates every step at INFO; keep its "Running upgrade" lines for `migrate` only.
+    logging.getLogger("alembic").setLevel(
+        logging.INFO if args.command == "migrate" else logging.WARNING
+    )
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     if args.command == "check-config":
         print(f"configuration OK (provider={settings.model_provider}, env={settings.app_env})")
         return 0
@@ -67,7 +72,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
             print(f"wrote {new_migration(engine, args.new)}: review it, then commit it")
             return 0
-        print(f"{migrate(engine).describe()}: up to date")
+        print(f"{migrate(engine).describe()}: the schema is up to date")
         return 0
     try:
         ensure_schema(engine, auto_migrate=settings.auto_migrate)
