@@ -27,7 +27,7 @@ QUESTIONS = yaml.safe_load((ROOT / "copier.yml").read_text())
         ({"project_name": "class"}, "Python keyword"),
         ({"project_name": "fastapi"}, "shadows a module"),
         ({"project_name": "deploy"}, "shadows a module"),
-        ({"project_name": "x" * 51}, "50 characters or fewer"),
+        ({"project_name": "x" * 45}, "44 characters or fewer"),
         ({"package_name": "1abc"}, "valid lower-case Python identifier"),
         ({"package_name": "my-pkg"}, "valid lower-case Python identifier"),
         ({"package_name": "import"}, "Python keyword"),

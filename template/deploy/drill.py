@@ -67,6 +67,8 @@ def run_drill(*, keep: bool = False) -> dict[str, float]:
     """Run the drill; return the measured seconds. Raises DrillFailedError on any gap."""
     root = Path(tempfile.mkdtemp(prefix=f"{PROJECT}-drill-"))
     os.environ["DEPLOY_ROOT"] = str(root)
+    # The drill's install has its own SQLite database: never migrate the operator's DATABASE_URL.
+    os.environ.pop("DATABASE_URL", None)
     os.environ["DEPLOY_PORT_PRODUCTION"] = str(_free_port())
     backend = LocalBackend("production", root)
     store = root / "bundles"

@@ -2,8 +2,11 @@
 
 `activate` renders `deploy/k8s/overlays/<env>` with `kubectl kustomize`, sets the image of every
 container to the release (an image reference with a digest, built once by the deploy workflow),
-applies it and waits for `kubectl rollout status`. `rollback` is `kubectl rollout undo`, which
-restores the previous ReplicaSet, i.e. the previous image and settings.
+applies it and waits for `kubectl rollout status`. The new pods' `migrate` init container runs the
+release's migrations before they take traffic; if it fails, the rollout never completes and the
+old pods keep serving. `rollback` is `kubectl rollout undo`, which restores the previous
+ReplicaSet, i.e. the previous image and settings (migrations are additive, so it runs on the
+newer schema). `refresh` runs the data-refresh CronJob now, as a Job, and waits for it.
 
 The cluster credentials come from the caller's KUBECONFIG. The smoke test and evals reach the
 service through SERVICE_URL with the key in SMOKE_API_KEY (set per GitHub environment).
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from typing import Any
 
 import yaml
@@ -21,6 +25,8 @@ from .base import ActivationError, DeployError, Endpoint
 from .config import PROJECT, REPO_ROOT, Environment
 
 ROLLOUT_TIMEOUT = "300s"
+REFRESH_TIMEOUT_SECONDS = 1800.0  # the CronJob's activeDeadlineSeconds
+REFRESH_POLL_SECONDS = 5.0
 
 
 class KubernetesBackend:
@@ -143,17 +149,49 @@ class KubernetesBackend:
         )
 
     def refresh(self) -> None:
-        """Run the data-refresh CronJob now and wait for it to finish."""
-        job = f"{PROJECT}-refresh-manual-{os.getpid()}"
+        """Run the data-refresh CronJob now, as a Job, and wait until it succeeds or fails.
+
+        The Job publishes a new snapshot to the shared database; every replica serves it within
+        60 s, no restart. A rejected corpus fails the Job and leaves the served snapshot as it was.
+        """
+        suffix = f"-refresh-{int(time.time())}"
+        job = PROJECT[: 63 - len(suffix)].rstrip("-") + suffix  # names are at most 63 characters
         self._run("-n", self.namespace, "create", "job", job, f"--from=cronjob/{PROJECT}-refresh")
-        self._run(
+        deadline = time.monotonic() + REFRESH_TIMEOUT_SECONDS
+        while True:
+            state = self._job_state(job)
+            if state == "Complete":
+                print(self._job_logs(job).strip(), flush=True)
+                return
+            if state == "Failed":
+                raise DeployError(
+                    f"the refresh job {job} failed; the replicas keep serving the previous "
+                    f"snapshot. Its output:\n{self._job_logs(job).strip()}"
+                )
+            if time.monotonic() > deadline:
+                raise DeployError(f"the refresh job {job} did not finish in time")
+            time.sleep(REFRESH_POLL_SECONDS)
+
+    def _job_state(self, job: str) -> str:
+        """`Complete`, `Failed`, or empty while the Job runs."""
+        conditions = self._run(
             "-n",
             self.namespace,
-            "wait",
-            "--for=condition=complete",
+            "get",
             f"job/{job}",
-            "--timeout=1800s",
-        )
+            "-o",
+            'jsonpath={range .status.conditions[?(@.status=="True")]}{.type}{" "}{end}',
+        ).split()
+        for state in ("Failed", "Complete"):
+            if state in conditions:
+                return state
+        return ""
+
+    def _job_logs(self, job: str) -> str:
+        try:
+            return self._run("-n", self.namespace, "logs", f"job/{job}", "--tail=100")
+        except DeployError as error:  # the pod may be gone already; the Job's result stands
+            return f"(no logs: {error})"
 
 
 def _repository(image: str) -> str:
@@ -164,7 +202,8 @@ def _repository(image: str) -> str:
 
 
 def _containers(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """Containers of a Deployment or a CronJob (the kinds in deploy/k8s/base)."""
+    """Containers of a Deployment or a CronJob (the kinds in deploy/k8s/base), init containers
+    included: the `migrate` init container must run the release it migrates for."""
     kind = doc.get("kind")
     if kind == "Deployment":
         spec = doc["spec"]["template"]["spec"]
@@ -172,5 +211,5 @@ def _containers(doc: dict[str, Any]) -> list[dict[str, Any]]:
         spec = doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     else:
         return []
-    containers: list[dict[str, Any]] = spec.get("containers", [])
+    containers: list[dict[str, Any]] = spec.get("initContainers", []) + spec.get("containers", [])
     return containers

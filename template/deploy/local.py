@@ -5,13 +5,20 @@ Layout under DEPLOY_ROOT (default var/deploy):
     bundles/<release>.tar.gz          built by `python -m deploy build` (content-addressed)
     <env>/releases/<release>/         unpacked bundle with its own .venv (uv sync --locked)
     <env>/current -> releases/<id>    the switch: a symlink replaced atomically
-    <env>/shared/service.env          settings of the environment (API key, port): created once
-    <env>/shared/var/                 index snapshot and ledger: survive releases and rollbacks
+    <env>/shared/service.env          settings of the environment (API key, port, DATABASE_URL)
+    <env>/shared/var/                 the SQLite database (ledger and index snapshots) and the
+                                      local index cache: survive releases and rollbacks
     <env>/state.json                  what serves now and the deploy history
     <env>/service.pid, logs/          the running process and its output
 
-One process serves per environment, so a switch restarts it (a short gap, fine for a
-single-machine install; use the kubernetes backend for zero-downtime rolling updates).
+The database is shared SQLite under shared/var unless DATABASE_URL is set when service.env is
+created (e.g. a Postgres URL): then that URL is recorded and used from then on.
+
+A deploy first migrates the database with the new release (`python -m <package> migrate`); if
+that fails, nothing is switched and the old release keeps serving. Migrations are additive, so a
+rollback needs none. One process serves per environment, so a switch restarts it (a short gap,
+fine for a single-machine install; use the kubernetes backend for zero-downtime rolling updates).
+A refresh publishes a new index snapshot that the running service picks up by itself.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -30,7 +38,14 @@ from typing import Any
 
 from .base import ActivationError, DeployError, Endpoint
 from .bundle import parse_env_file, read_release_env, unpack_bundle
-from .config import PACKAGE, READY_TIMEOUT_SECONDS, Environment, local_port, local_root
+from .config import (
+    PACKAGE,
+    READY_TIMEOUT_SECONDS,
+    SNAPSHOT_FOLLOW_TIMEOUT_SECONDS,
+    Environment,
+    local_port,
+    local_root,
+)
 
 STOP_TIMEOUT_SECONDS = 15.0
 
@@ -101,25 +116,43 @@ class LocalBackend:
 
     # --- settings ----------------------------------------------------------------------------
     def _shared_settings(self) -> dict[str, str]:
-        """The environment's settings file, created on first use with a fresh API key."""
+        """The environment's settings file, created on first use with a fresh API key.
+
+        DATABASE_URL is the shared SQLite file under shared/var, or the DATABASE_URL of the
+        deploying environment when one is set at creation (a Postgres database, say). Once
+        written, the file is the one source of truth: every later command uses the same database.
+        """
         path = self.home / "shared" / "service.env"
+        var = (self.home / "shared" / "var").resolve()
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            var = (self.home / "shared" / "var").resolve()
+            database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{var / 'ledger.sqlite'}"
             lines = [
                 "# Settings of this environment (see README.md, Configuration). Keep it private.",
                 f"APP_ENV={self.environment}",
                 "HOST=127.0.0.1",
                 f"PORT={local_port(self.environment)}",
                 f"API_KEYS={secrets.token_hex(24)}",
-                f"INDEX_PATH={var / 'index.sqlite'}",
-                f"DATABASE_URL=sqlite:///{var / 'ledger.sqlite'}",
+                f"INDEX_CACHE_DIR={var / 'index'}",
+                f"DATABASE_URL={database_url}",
                 "OTEL_TRACES_EXPORTER=none",
             ]
             path.touch(mode=0o600)  # private before the API key is written into it
             path.write_text("\n".join(lines) + "\n", encoding="utf-8")
             path.chmod(0o600)
-        return parse_env_file(path)
+        settings = parse_env_file(path)
+        if "INDEX_CACHE_DIR" not in settings:  # written by an older template (INDEX_PATH)
+            with path.open("a", encoding="utf-8") as file:
+                file.write(f"INDEX_CACHE_DIR={var / 'index'}\n")
+            settings["INDEX_CACHE_DIR"] = str(var / "index")
+        requested = os.environ.get("DATABASE_URL")
+        if requested and requested != settings.get("DATABASE_URL"):
+            raise DeployError(
+                f"DATABASE_URL in the environment differs from the one {self.environment} uses "
+                f"({path}): unset it, or edit that file to move the environment to another "
+                "database (then `make migrate` against it)"
+            )
+        return settings
 
     def _release_env(self, release_dir: Path) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
@@ -220,8 +253,36 @@ class LocalBackend:
             time.sleep(0.2)
         raise ActivationError(f"not ready after {READY_TIMEOUT_SECONDS:.0f} s: {url}")
 
-    def _serve(self, release: str) -> None:
+    def _package(self, release_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run `python -m <package> ARGS` of a release with the environment's settings."""
+        return subprocess.run(
+            [str(release_dir / ".venv" / "bin" / "python"), "-m", PACKAGE, *args],
+            cwd=release_dir,
+            env=self._release_env(release_dir),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    def _migrate(self, release: str, release_dir: Path) -> None:
+        """Bring the database to the release's schema, before its traffic (and before the stop).
+
+        The old release keeps serving meanwhile: migrations are additive, so it runs on the new
+        schema. A failure raises before anything is switched.
+        """
+        result = self._package(release_dir, "migrate")
+        if result.returncode != 0:
+            raise ActivationError(
+                f"migrating the database for release {release} failed (exit {result.returncode}), "
+                "nothing was switched (docs/runbooks/failed-migration.md):\n"
+                + (result.stderr or result.stdout).strip()
+            )
+        print(f"{self.environment}: {result.stdout.strip()}", flush=True)
+
+    def _serve(self, release: str, *, migrate: bool) -> None:
         release_dir = self._prepare(release)
+        if migrate:
+            self._migrate(release, release_dir)
         self.stop()
         self._switch(release_dir)
         state = self._state()
@@ -231,7 +292,7 @@ class LocalBackend:
 
     # --- Backend -----------------------------------------------------------------------------
     def activate(self, release: str) -> None:
-        self._serve(release)
+        self._serve(release, migrate=True)
 
     def rollback(self, to: str | None = None) -> str:
         target = to or self.previous_healthy()
@@ -240,7 +301,8 @@ class LocalBackend:
                 f"{self.environment}: no earlier healthy release to roll back to "
                 "(`make status` shows the history)"
             )
-        self._serve(target)
+        # No migration: the database may be newer than the release, which is fine (additive).
+        self._serve(target, migrate=False)
         return target
 
     def status(self) -> str:
@@ -258,21 +320,43 @@ class LocalBackend:
         return "\n".join(lines)
 
     def refresh(self) -> None:
+        """Publish a new snapshot with the serving release, and wait until the service serves it.
+
+        No restart: the service follows the database's "current" pointer by itself. A corpus that
+        fails validation leaves the pointer (and what is served) as it was, and fails here.
+        """
         release = self.current()
         if release is None:
             raise DeployError(f"{self.environment}: nothing deployed yet, nothing to refresh")
-        release_dir = self._current_link.resolve()
-        result = subprocess.run(
-            [str(release_dir / ".venv" / "bin" / "python"), "-m", PACKAGE, "ingest"],
-            cwd=release_dir,
-            env=self._release_env(release_dir),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        result = self._package(self._current_link.resolve(), "ingest")
         if result.returncode != 0:
-            raise DeployError(f"ingest failed:\n{result.stderr}")
-        print(result.stdout.strip())
+            raise DeployError(f"ingest failed:\n{(result.stderr or result.stdout).strip()}")
+        print(result.stdout.strip(), flush=True)
+        published = re.search(r"^snapshot (\S+?):", result.stdout, re.MULTILINE)
+        if published and self._running_pid() is not None:
+            snapshot = published.group(1)
+            seconds = self._wait_serving(snapshot)
+            print(f"{self.environment}: serving snapshot {snapshot} after {seconds:.1f} s")
+
+    def _wait_serving(self, snapshot: str) -> float:
+        """Seconds until /readyz names `snapshot`; a DeployError after the follow timeout."""
+        url = f"{self.endpoint().url}/readyz"
+        started = time.monotonic()
+        seen = None
+        while time.monotonic() - started < SNAPSHOT_FOLLOW_TIMEOUT_SECONDS:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback)
+                    seen = json.loads(response.read()).get("snapshot_id")
+            except (OSError, ValueError):  # not up, HTTP 503 (an OSError), or not JSON
+                seen = None
+            if seen == snapshot:
+                return time.monotonic() - started
+            time.sleep(0.5)
+        raise DeployError(
+            f"snapshot {snapshot} is current in the database, but the service still serves "
+            f"{seen or 'nothing'} after {SNAPSHOT_FOLLOW_TIMEOUT_SECONDS:.0f} s: "
+            f"see {self.home / 'logs' / 'service.log'}"
+        )
 
     def clean(self) -> None:
         """Stop the service and delete this environment's folders (drills and tests)."""

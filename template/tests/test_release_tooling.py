@@ -24,11 +24,11 @@ from typing import Any
 import pytest
 import yaml
 
-from deploy import drill, rollout
+from deploy import drill, kubernetes, local, rollout
 from deploy.__main__ import main
 from deploy.base import ActivationError, DeployError, Endpoint, SmokeTestError
 from deploy.bundle import build_bundle, parse_env_file, read_release_env, unpack_bundle
-from deploy.config import DEFAULT_SMOKE_QUESTION, PROJECT
+from deploy.config import DEFAULT_SMOKE_QUESTION, PACKAGE, PROJECT
 from deploy.kubernetes import KubernetesBackend
 from deploy.local import LocalBackend
 from deploy.smoke import smoke_test
@@ -50,6 +50,7 @@ def _no_deploy_settings(monkeypatch: pytest.MonkeyPatch) -> None:
         "SERVICE_URL",
         "SMOKE_API_KEY",
         "SMOKE_QUESTION",
+        "DATABASE_URL",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -462,9 +463,10 @@ def test_service_env_is_created_once_private_and_reused(
     assert len(settings["API_KEYS"]) >= 16
     assert endpoint == Endpoint("http://127.0.0.1:8123", settings["API_KEYS"])
     assert settings["APP_ENV"] == "production"
-    assert settings["INDEX_PATH"] == str(shared / "var" / "index.sqlite")
+    assert settings["INDEX_CACHE_DIR"] == str(shared / "var" / "index")
     assert settings["DATABASE_URL"] == f"sqlite:///{shared / 'var' / 'ledger.sqlite'}"
-    assert Path(settings["INDEX_PATH"]).is_absolute()
+    assert Path(settings["INDEX_CACHE_DIR"]).is_absolute()
+    assert "INDEX_PATH" not in settings
 
     text = path.read_text(encoding="utf-8")
     monkeypatch.setenv("DEPLOY_PORT_PRODUCTION", "9999")
@@ -491,6 +493,220 @@ def test_local_status_lists_the_history_newest_first(tmp_path: Path) -> None:
     assert lines[4].endswith("note 2")
 
 
+POSTGRES_URL = "postgresql+psycopg://svc:pw@db.internal:5432/svc"  # pragma: allowlist secret
+
+
+def test_service_env_takes_database_url_from_the_deploying_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DATABASE_URL set when the environment is created (Postgres, say) is recorded and kept."""
+    monkeypatch.setenv("DATABASE_URL", POSTGRES_URL)
+    backend = LocalBackend("staging", tmp_path)
+    backend.endpoint()
+
+    settings = parse_env_file(tmp_path / "staging" / "shared" / "service.env")
+    assert settings["DATABASE_URL"] == POSTGRES_URL
+
+    monkeypatch.delenv("DATABASE_URL")  # later commands use the recorded database
+    assert LocalBackend("staging", tmp_path)._release_env(tmp_path)["DATABASE_URL"] == POSTGRES_URL
+
+
+def test_a_different_database_url_later_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One environment, one database: a stray DATABASE_URL never splits it in two."""
+    backend = LocalBackend("production", tmp_path)
+    backend.endpoint()  # created with the shared SQLite database
+    monkeypatch.setenv("DATABASE_URL", POSTGRES_URL)
+
+    with pytest.raises(DeployError, match="DATABASE_URL in the environment differs"):
+        backend.endpoint()
+
+
+def test_an_older_service_env_gains_the_index_cache(tmp_path: Path) -> None:
+    """A service.env written before snapshots were shared (INDEX_PATH) gets INDEX_CACHE_DIR."""
+    shared = tmp_path / "production" / "shared"
+    write_tree(
+        shared,
+        {
+            "service.env": "APP_ENV=production\nHOST=127.0.0.1\nPORT=8100\n"
+            f"API_KEYS={SMOKE_KEY}\nINDEX_PATH=/old/index.sqlite\n"
+            f"DATABASE_URL=sqlite:///{shared / 'var' / 'ledger.sqlite'}\n"
+        },
+    )
+
+    LocalBackend("production", tmp_path).endpoint()
+
+    settings = parse_env_file(shared / "service.env")
+    assert settings["INDEX_CACHE_DIR"] == str((shared / "var" / "index").resolve())
+
+
+# A release's python: logs how it was called (and with which database) and answers like the
+# service's CLI: `migrate` fails when told to, `ingest` publishes snapshot abc123.
+FAKE_PYTHON = r"""
+import json, os, pathlib, sys
+
+release = pathlib.Path(__file__).resolve().parent.parent.parent
+home = release.parent.parent
+with open(home / "calls.jsonl", "a") as log:
+    call = {"release": release.name, "argv": sys.argv[1:], "cwd": os.getcwd()}
+    log.write(json.dumps(call | {"database": os.environ.get("DATABASE_URL")}) + "\n")
+command = sys.argv[3]
+if (home / f"{command}-fails").exists():
+    sys.stderr.write(f"{command}: alembic.util.exc.CommandError: boom\n")
+    sys.exit(1)
+if command == "migrate":
+    print("database at revision 0002, code expects 0002: the schema is up to date")
+elif command == "ingest":
+    print("snapshot abc123: indexed 3 documents, excluded 0 by classification policy, "
+          "quarantined 0; now current (was 0ld000)\nreport: var/ingest-report.json")
+"""
+
+
+@dataclass
+class LocalInstall:
+    """A local environment with prepared releases whose python is FAKE_PYTHON."""
+
+    backend: LocalBackend
+    events: list[str] = field(default_factory=list)
+
+    @property
+    def home(self) -> Path:
+        return self.backend.home
+
+    def release(self, name: str) -> Path:
+        python = self.home / "releases" / name / ".venv" / "bin" / "python"
+        python.parent.mkdir(parents=True, exist_ok=True)
+        python.write_text(f"#!{sys.executable} -IS\n{FAKE_PYTHON}", encoding="utf-8")
+        python.chmod(0o755)
+        return python.parent.parent.parent
+
+    def serving(self, name: str) -> None:
+        self.release(name)
+        self.backend._switch(self.home / "releases" / name)
+        write_state(self.home, name, [(name, "deployed")])
+
+    def fail(self, command: str) -> None:
+        (self.home / f"{command}-fails").touch()
+
+    def calls(self) -> list[dict[str, Any]]:
+        log = self.home / "calls.jsonl"
+        if not log.exists():
+            return []
+        return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.fixture
+def install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalInstall:
+    """No real process is started or stopped: stop/start/ready are recorded instead."""
+    local = LocalInstall(LocalBackend("production", tmp_path))
+    monkeypatch.setattr(LocalBackend, "stop", lambda self: local.events.append("stop"))
+    monkeypatch.setattr(LocalBackend, "_start", lambda self: local.events.append("start"))
+    monkeypatch.setattr(LocalBackend, "_wait_ready", lambda self, process: None)
+    return local
+
+
+def test_local_deploy_migrates_before_the_switch(install: LocalInstall) -> None:
+    """The new release migrates the environment's database while the old one still serves."""
+    install.serving("aaa")
+    install.release("bbb")
+
+    install.backend.activate("bbb")
+
+    (migrate,) = install.calls()
+    assert migrate["release"] == "bbb"
+    assert migrate["argv"] == ["-m", PACKAGE, "migrate"]
+    assert migrate["database"] == install.backend._shared_settings()["DATABASE_URL"]
+    assert install.events == ["stop", "start"]  # migrated before the old release stopped
+    assert install.backend.current() == "bbb"
+    assert (install.home / "current").resolve().name == "bbb"
+
+
+def test_a_failed_migration_switches_nothing(install: LocalInstall) -> None:
+    """The deploy fails with the migration's error; the old release was never stopped."""
+    install.serving("aaa")
+    install.release("bbb")
+    install.fail("migrate")
+
+    with pytest.raises(DeployError, match="failed before the switch; aaa still serves") as caught:
+        rollout.deploy(install.backend, "bbb")
+
+    assert "migrating the database for release bbb failed" in str(caught.value)
+    assert "CommandError: boom" in str(caught.value)
+    assert install.events == []
+    assert install.backend.current() == "aaa"
+    assert (install.home / "current").resolve().name == "aaa"
+    assert [entry["event"] for entry in install.backend._state()["history"]][-1] == "failed"
+
+
+def test_local_rollback_does_not_migrate(install: LocalInstall) -> None:
+    """Rolling back runs the older release on the newer (additive) schema: no migration."""
+    install.release("aaa")
+    install.serving("bbb")
+    write_state(install.home, "bbb", [("aaa", "deployed"), ("bbb", "deployed")])
+    install.fail("migrate")
+
+    assert install.backend.rollback() == "aaa"
+
+    assert install.calls() == []
+    assert install.events == ["stop", "start"]
+    assert install.backend.current() == "aaa"
+
+
+def test_local_refresh_publishes_without_a_restart(
+    install: LocalInstall, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`make refresh` runs the serving release's ingest; nothing is stopped or restarted."""
+    install.serving("aaa")
+
+    install.backend.refresh()
+
+    (ingest,) = install.calls()
+    assert (ingest["release"], ingest["argv"]) == ("aaa", ["-m", PACKAGE, "ingest"])
+    assert install.events == []
+    assert "snapshot abc123: indexed 3 documents" in capsys.readouterr().out
+
+
+def test_local_refresh_waits_until_the_service_serves_the_snapshot(
+    install: LocalInstall,
+    service: FakeService,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """With the service running, the refresh returns once /readyz names the new snapshot."""
+    monkeypatch.setenv("DEPLOY_PORT_PRODUCTION", service.url.rstrip("/").rpartition(":")[2])
+    monkeypatch.setattr(LocalBackend, "_running_pid", lambda self: 4242)
+    install.serving("aaa")
+    service.ready = (200, {"status": "ready", "snapshot_id": "abc123"})
+
+    install.backend.refresh()
+
+    assert "production: serving snapshot abc123 after" in capsys.readouterr().out
+    assert install.events == []
+
+
+def test_local_refresh_fails_when_the_service_never_follows(
+    install: LocalInstall, service: FakeService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEPLOY_PORT_PRODUCTION", service.url.rstrip("/").rpartition(":")[2])
+    monkeypatch.setattr(LocalBackend, "_running_pid", lambda self: 4242)
+    monkeypatch.setattr(local, "SNAPSHOT_FOLLOW_TIMEOUT_SECONDS", 0.3)
+    install.serving("aaa")
+    service.ready = (200, {"status": "ready", "snapshot_id": "0ld000"})
+
+    with pytest.raises(DeployError, match="still serves 0ld000 after 0 s"):
+        install.backend.refresh()
+
+
+def test_a_rejected_refresh_fails_with_the_reason(install: LocalInstall) -> None:
+    install.serving("aaa")
+    install.fail("ingest")
+
+    with pytest.raises(DeployError, match="ingest failed:\ningest: alembic"):
+        install.backend.refresh()
+    assert install.events == []
+
+
 # --- Kubernetes backend ---------------------------------------------------------------------------
 
 PLACEHOLDER = f"ghcr.io/acme/{PROJECT}:set-by-deploy-pipeline"
@@ -499,7 +715,8 @@ NAMESPACE = f"{PROJECT}-production"
 DEPLOYMENT = f"deployment/{PROJECT}"
 
 # The fake kubectl: logs every call (stdin of `apply` included), fails when told to, prints the
-# overlay for `kustomize` and the serving image for `get`. It reads its behaviour from a file.
+# overlay for `kustomize`, the serving image for `get`, the next state of a Job for `get job/...`
+# and the Job's output for `logs`. It reads its behaviour from a file.
 FAKE_KUBECTL = r"""
 import json, os, sys
 
@@ -515,20 +732,35 @@ if behaviour["fail_on"] and behaviour["fail_on"] in " ".join(args):
     sys.exit(1)
 if args[0] == "kustomize":
     sys.stdout.write(behaviour["manifest"])
+elif "get" in args and any(arg.startswith("job/") for arg in args):
+    with open(os.path.join(here, "calls.jsonl")) as log:
+        polls = sum('"get", "job/' in line for line in log)
+    states = behaviour["job_states"]
+    sys.stdout.write(states[min(polls, len(states)) - 1])
 elif "get" in args:
     sys.stdout.write(behaviour["image"])
+elif "logs" in args:
+    sys.stdout.write(behaviour["logs"])
 """
 
 
-def overlay(*images: str) -> str:
-    """A rendered overlay: a Service, and a Deployment and a CronJob running `images`."""
+def overlay(*images: str, init: str | None = None) -> str:
+    """A rendered overlay: a Service, and a Deployment and a CronJob running `images` (the
+    Deployment's pods with an init container running `init`, when given)."""
     containers = [{"name": f"c{i}", "image": image} for i, image in enumerate(images)]
-    pod = {"template": {"spec": {"containers": containers}}}
+    pod: dict[str, Any] = {"template": {"spec": {"containers": containers}}}
+    if init is not None:
+        deployment_pod = {
+            "template": {"spec": {"initContainers": [{"name": "migrate", "image": init}]}}
+        }
+        deployment_pod["template"]["spec"]["containers"] = containers
+    else:
+        deployment_pod = pod
     return yaml.safe_dump_all(
         [
             {"apiVersion": "v1", "kind": "Service", "metadata": {"name": PROJECT}},
             {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": PROJECT}}
-            | {"spec": pod},
+            | {"spec": deployment_pod},
             {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": f"{PROJECT}-r"}}
             | {"spec": {"jobTemplate": {"spec": pod}}},
         ]
@@ -540,7 +772,8 @@ def images_of(manifests: str) -> list[str]:
     for doc in yaml.safe_load_all(manifests):
         spec = doc.get("spec", {})
         pod = spec.get("jobTemplate", {}).get("spec", spec).get("template", {}).get("spec", {})
-        images += [container["image"] for container in pod.get("containers", [])]
+        for kind in ("initContainers", "containers"):
+            images += [container["image"] for container in pod.get(kind, [])]
     return images
 
 
@@ -562,8 +795,17 @@ class FakeKubectl:
         image: str = PLACEHOLDER,
         fail_on: str = "",
         stderr: str = "",
+        job_states: tuple[str, ...] = ("Complete ",),
+        logs: str = "",
     ) -> None:
-        behaviour = {"manifest": manifest, "image": image, "fail_on": fail_on, "stderr": stderr}
+        behaviour = {
+            "manifest": manifest,
+            "image": image,
+            "fail_on": fail_on,
+            "stderr": stderr,
+            "job_states": job_states,
+            "logs": logs,
+        }
         (self.folder / "behaviour.json").write_text(json.dumps(behaviour), encoding="utf-8")
 
     def calls(self) -> list[dict[str, Any]]:
@@ -622,6 +864,18 @@ def test_activate_pins_only_the_service_image(kubectl: FakeKubectl) -> None:
     assert images_of(apply["stdin"]) == [DIGEST, sidecar, DIGEST, sidecar]
 
 
+def test_activate_pins_the_migrate_init_container(kubectl: FakeKubectl) -> None:
+    """The init container migrates with the release it starts, never with a placeholder."""
+    kubectl.behave(manifest=overlay(PLACEHOLDER, init=PLACEHOLDER))
+
+    kubectl.backend().activate(DIGEST)
+
+    apply = kubectl.calls()[1]
+    assert images_of(apply["stdin"]) == [DIGEST, DIGEST, DIGEST]
+    (deployment,) = [d for d in yaml.safe_load_all(apply["stdin"]) if d["kind"] == "Deployment"]
+    assert deployment["spec"]["template"]["spec"]["initContainers"][0]["image"] == DIGEST
+
+
 def test_activate_refuses_an_overlay_without_the_service_image(kubectl: FakeKubectl) -> None:
     """Nothing is applied when no container would run the release."""
     kubectl.behave(manifest=overlay("nginx:1.27"))
@@ -665,6 +919,43 @@ def test_rollback_rejects_a_revision_that_is_not_a_number(kubectl: FakeKubectl) 
     with pytest.raises(DeployError, match="revision number"):
         kubectl.backend().rollback("abc")
     assert kubectl.calls() == []
+
+
+SUMMARY = "snapshot abc123: indexed 22 documents, ...; now current (was 0ld000)\n"
+
+
+def test_kubernetes_refresh_runs_the_cronjob_now(
+    kubectl: FakeKubectl, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Job from the CronJob, polled until complete; its output (the summary) is shown."""
+    monkeypatch.setattr(kubernetes, "REFRESH_POLL_SECONDS", 0.0)
+    kubectl.behave(job_states=("", "", "Complete "), logs=SUMMARY)
+
+    kubectl.backend().refresh()
+
+    argvs = [call["argv"] for call in kubectl.calls()]
+    create, *polls, logs = argvs
+    assert create[:5] == ["-n", NAMESPACE, "create", "job", create[4]]
+    assert create[5] == f"--from=cronjob/{PROJECT}-refresh"
+    job = create[4]
+    assert len(job) <= 63
+    assert len(polls) == 3
+    assert all(poll[:4] == ["-n", NAMESPACE, "get", f"job/{job}"] for poll in polls)
+    assert logs[:4] == ["-n", NAMESPACE, "logs", f"job/{job}"]
+    assert "snapshot abc123: indexed 22 documents" in capsys.readouterr().out
+
+
+def test_a_failed_kubernetes_refresh_says_the_snapshot_stays(
+    kubectl: FakeKubectl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rejected corpus fails the Job: the error keeps its reason, nothing else changes."""
+    monkeypatch.setattr(kubernetes, "REFRESH_POLL_SECONDS", 0.0)
+    reason = "ingest failed, current snapshot unchanged: 24 of 24 documents quarantined\n"
+    kubectl.behave(job_states=("", "Failed "), logs=reason)
+
+    with pytest.raises(DeployError, match="keep serving the previous snapshot") as caught:
+        kubectl.backend().refresh()
+    assert "24 of 24 documents quarantined" in str(caught.value)
 
 
 @pytest.mark.parametrize(

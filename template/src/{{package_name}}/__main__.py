@@ -72,7 +72,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
             print(f"wrote {new_migration(engine, args.new)}: review it, then commit it")
             return 0
-        print(f"{migrate(engine).describe()}: the schema is up to date")
+        status = migrate(engine)
+        verdict = "newer than this release, left as it is" if status.state == "ahead" else (
+            "the schema is up to date"
+        )
+        print(f"{status.describe()}: {verdict}")
         return 0
     try:
         ensure_schema(engine, auto_migrate=settings.auto_migrate)

@@ -58,7 +58,7 @@ def _validate(loaded: LoadResult, settings: Settings) -> None:
     share = len(loaded.quarantined) / seen
     if share > settings.ingest_max_quarantine_ratio:
         raise IngestRejectedError(
-            f"{len(loaded.quarantined)} of {seen} documents quarantined ({share:.0%}), above "
+            f"{len(loaded.quarantined)} of {seen} documents quarantined ({round(share * 100)} per cent), above "
             f"INGEST_MAX_QUARANTINE_RATIO={settings.ingest_max_quarantine_ratio:g}"
         )
 

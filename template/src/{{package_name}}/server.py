@@ -11,6 +11,9 @@ from .settings import Settings
 from .shutdown import Shutdown
 
 
+KEEP_ALIVE_SECONDS = 75
+
+
 class _GracefulServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, shutdown: Shutdown) -> None:
         super().__init__(config)
@@ -30,6 +33,9 @@ def serve(settings: Settings) -> None:
         port=settings.port,
         log_level=settings.log_level,
         proxy_headers=True,
+        # Longer than any load balancer's idle timeout (60 s is common), so the server never
+        # closes a kept-alive connection just as the balancer sends a request on it (a 502).
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         # The server's own bound; requests still in a model call are answered before it.
         timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_seconds)),
     )

@@ -79,7 +79,14 @@ def schema_status(engine: Engine) -> SchemaStatus:
 
 
 def migrate(engine: Engine) -> SchemaStatus:
-    """Upgrade to the newest revision; adopt a pre-migration ledger by stamping the baseline."""
+    """Upgrade to the newest revision; adopt a pre-migration ledger by stamping the baseline.
+
+    A schema newer than this release (a rollback: the previous release's init container runs
+    its own `migrate`) is left alone with a warning, as migrations are additive."""
+    status = schema_status(engine)
+    if status.state == "ahead":
+        logger.warning("%s: newer than this release; leaving it as it is", status.describe())
+        return status
     with engine.begin() as connection:
         if is_postgres(engine):
             # Held until commit: concurrent migrators (init containers) wait, then find nothing
