@@ -44,6 +44,10 @@ test-fast: install ## Only the fast tests (no rendered-repo installs)
 test-generated: install ## Only the slow tests that install and check rendered repos
 	$(PYTEST) -m generated || [ $$? -eq 5 ]
 
+.PHONY: test-postgres
+test-postgres: install ## Only the production data path tests (a real Postgres, two replicas)
+	$(PYTEST) -m postgres || [ $$? -eq 5 ]
+
 .PHONY: bench
 bench: install ## Print render time and time-to-green for the default profile
 	$(UV) run --locked python scripts/bench.py

@@ -73,10 +73,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             print(f"wrote {new_migration(engine, args.new)}: review it, then commit it")
             return 0
         status = migrate(engine)
-        verdict = "newer than this release, left as it is" if status.state == "ahead" else (
-            "the schema is up to date"
-        )
-        print(f"{status.describe()}: {verdict}")
+        if status.state == "ahead":
+            print(f"{status.describe()}: newer than this release, left as it is")
+        else:
+            print(f"{status.describe()}: the schema is up to date")
         return 0
     try:
         ensure_schema(engine, auto_migrate=settings.auto_migrate)

@@ -10,7 +10,6 @@ from .app import create_app
 from .settings import Settings
 from .shutdown import Shutdown
 
-
 KEEP_ALIVE_SECONDS = 75
 
 
