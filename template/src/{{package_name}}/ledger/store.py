@@ -11,6 +11,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .tables import feedback, requests
 
+# Built once: SQLAlchemy caches its compiled form, so a request pays only for the round trip.
+_INSERT_REQUEST = insert(requests)
+
 
 class UnknownRequestError(LookupError):
     """Feedback named a request id the ledger has never seen."""
@@ -57,7 +60,7 @@ class Ledger:
     def record_request(self, record: RequestRecord) -> None:
         try:
             with self.engine.begin() as connection:
-                connection.execute(insert(requests).values(**asdict(record)))
+                connection.execute(_INSERT_REQUEST, asdict(record))
         except SQLAlchemyError as error:
             raise LedgerUnavailableError(
                 f"cannot write the ledger: {type(error).__name__}"
