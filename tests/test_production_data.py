@@ -479,3 +479,23 @@ def test_sigterm_answers_in_flight_requests_records_them_and_flushes_spans(
     for line in recorded:
         trace_id = line.split("|")[1]
         assert f"0x{trace_id}" in log, f"the spans of trace {trace_id} were not exported"
+
+
+def test_bench_prints_the_wiring_overhead_on_sqlite_and_postgres(
+    repo: Path, postgres_server: PostgresServer
+) -> None:
+    """`make bench` in the generated repo: figures, not assertions on them (CI machines vary)."""
+    postgres_server.psql(f"CREATE DATABASE bench OWNER {postgres_server.user}")
+    url = postgres_server.url.rsplit("/", 1)[0] + "/bench"
+
+    result = run(
+        ["make", "bench"],
+        repo,
+        env={"BENCH_POSTGRES_URL": url, "REQUESTS": "200", "CONCURRENT_REQUESTS": "1000"},
+        timeout=900,
+    )
+
+    print("\n" + result.stdout)
+    for backend in ("SQLite:", "Postgres:"):
+        assert backend in result.stdout
+    assert result.stdout.count("full / bare: p50") == 2
