@@ -21,7 +21,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -201,7 +201,7 @@ def deployment(
 
 
 def test_two_replicas_share_one_ledger_under_load(
-    deployment: Deployment, postgres_server: PostgresServer
+    deployment: Deployment, postgres_server: PostgresServer, report: Callable[[str], None]
 ) -> None:
     database = deployment.database
     before = _rows(postgres_server, database)
@@ -209,7 +209,7 @@ def test_two_replicas_share_one_ledger_under_load(
     result = deployment.load(2000, 32, out="two-replicas.json")
 
     summary, records = result["summary"], result["records"]
-    print(f"\n2 replicas, 2000 requests at concurrency 32: {summary}")
+    report(f"\n2 replicas, 2000 requests at concurrency 32: {summary}")
     assert [r for r in records if r["status"] != 200] == []
     assert {r["url"] for r in records} == {replica.url for replica in deployment.replicas}
     # Feedback always went to the replica that did NOT answer, and always found the request.
@@ -225,12 +225,23 @@ def test_two_replicas_share_one_ledger_under_load(
     assert set(totals.values()) == {_rows(postgres_server, database)}, totals
 
 
+@pytest.fixture
+def report(capsys: pytest.CaptureFixture[str]) -> Callable[[str], None]:
+    """Print a measured figure even when pytest captures output (the closing notes quote them)."""
+
+    def write(text: str) -> None:
+        with capsys.disabled():
+            report(f"\n[production data] {text.strip()}")
+
+    return write
+
+
 def _served_snapshots(deployment: Deployment) -> dict[str, str]:
     return {r.name: _get(f"{r.url}/readyz")[1]["snapshot_id"] for r in deployment.replicas}
 
 
 def test_a_refresh_reaches_every_replica_without_a_restart(
-    deployment: Deployment, postgres_server: PostgresServer
+    deployment: Deployment, postgres_server: PostgresServer, report: Callable[[str], None]
 ) -> None:
     old = set(_served_snapshots(deployment).values())
     assert len(old) == 1
@@ -249,7 +260,7 @@ def test_a_refresh_reaches_every_replica_without_a_restart(
             f"after {waited:.0f} s: {_served_snapshots(deployment)}"
         )
         time.sleep(0.5)
-    print(
+    report(
         f"\nevery replica served snapshot {new} {time.monotonic() - published:.1f} s after it was published"
     )
 
@@ -320,7 +331,7 @@ class _BackgroundLoad(threading.Thread):
 
 
 def test_a_postgres_outage_gives_503s_and_loses_no_answered_row(
-    deployment: Deployment, postgres_server: PostgresServer
+    deployment: Deployment, postgres_server: PostgresServer, report: Callable[[str], None]
 ) -> None:
     database = deployment.database
     poller = _Poller([replica.url for replica in deployment.replicas])
@@ -339,7 +350,7 @@ def test_a_postgres_outage_gives_503s_and_loses_no_answered_row(
     records = load.result["records"]
     statuses = {r["status"] for r in records}
     codes = {r["code"] for r in records if r["status"] == 503}
-    print(f"\nPostgres down {outage:.1f} s under load: {load.result['summary']}")
+    report(f"\nPostgres down {outage:.1f} s under load: {load.result['summary']}")
     assert statuses <= {200, 503}, statuses
     assert 503 in statuses, "the outage was not felt: the test proves nothing"
     assert codes <= {"ledger_unavailable"}, codes
@@ -353,7 +364,7 @@ def test_a_postgres_outage_gives_503s_and_loses_no_answered_row(
 
 
 def test_a_killed_replica_loses_no_answered_row(
-    deployment: Deployment, postgres_server: PostgresServer
+    deployment: Deployment, postgres_server: PostgresServer, report: Callable[[str], None]
 ) -> None:
     database = deployment.database
     victim = deployment.replicas[1]
@@ -365,7 +376,7 @@ def test_a_killed_replica_loses_no_answered_row(
     records = load.result["records"]
     from_victim = [r for r in records if r["url"] == victim.url]
     answered = {r["request_id"] for r in from_victim if r["status"] == 200}
-    print(f"\nreplica killed mid-load: {len(answered)} of its answers before the kill")
+    report(f"\nreplica killed mid-load: {len(answered)} of its answers before the kill")
     assert answered, "the victim answered nothing before the kill: the test proves nothing"
     assert any(r["status"] == 0 for r in from_victim), "the kill happened after the load"
     assert answered <= _request_ids(postgres_server, database)
@@ -374,7 +385,9 @@ def test_a_killed_replica_loses_no_answered_row(
     deployment.start(victim.name, victim.port)
 
 
-def test_sqlite_default_holds_10000_requests_at_concurrency_64(repo: Path, tmp_path: Path) -> None:
+def test_sqlite_default_holds_10000_requests_at_concurrency_64(
+    repo: Path, tmp_path: Path, report: Callable[[str], None]
+) -> None:
     """One machine, the default SQLite database: no "database is locked", no lost row."""
     env = {"API_KEYS": API_KEY, "LOG_LEVEL": "warning"}
     database = tmp_path / "ledger.sqlite"
@@ -388,7 +401,7 @@ def test_sqlite_default_holds_10000_requests_at_concurrency_64(repo: Path, tmp_p
         single.stop_all()
 
     summary, records = result["summary"], result["records"]
-    print(f"\nSQLite, 10,000 requests at concurrency 64: {summary}")
+    report(f"\nSQLite, 10,000 requests at concurrency 64: {summary}")
     assert [r for r in records if r["status"] != 200] == []
     with sqlite3.connect(database) as connection:
         rows = connection.execute("SELECT count(*) FROM requests").fetchone()[0]
@@ -420,7 +433,7 @@ class _SilentProvider(threading.Thread):
 
 
 def test_sigterm_answers_in_flight_requests_records_them_and_flushes_spans(
-    deployment: Deployment, postgres_server: PostgresServer
+    deployment: Deployment, postgres_server: PostgresServer, report: Callable[[str], None]
 ) -> None:
     """A slow provider and a SIGTERM: the in-flight requests are answered 503 within the bound,
     each has its row, and their spans reach the exporter (set in `.env`, as documented)."""
@@ -464,7 +477,7 @@ def test_sigterm_answers_in_flight_requests_records_them_and_flushes_spans(
         asker.join(5)
     provider.close()
 
-    print(f"\nSIGTERM with 3 requests in a hung model call: exited after {exited:.1f} s")
+    report(f"\nSIGTERM with 3 requests in a hung model call: exited after {exited:.1f} s")
     assert exited < grace + 2, f"shutdown took {exited:.1f} s, the bound is {grace} s"
     assert [status for status, _ in answers] == [503, 503, 503]
     assert {body["code"] for _, body in answers} == {"shutting_down"}
@@ -482,7 +495,7 @@ def test_sigterm_answers_in_flight_requests_records_them_and_flushes_spans(
 
 
 def test_bench_prints_the_wiring_overhead_on_sqlite_and_postgres(
-    repo: Path, postgres_server: PostgresServer
+    repo: Path, postgres_server: PostgresServer, report: Callable[[str], None]
 ) -> None:
     """`make bench` in the generated repo: figures, not assertions on them (CI machines vary)."""
     postgres_server.psql(f"CREATE DATABASE bench OWNER {postgres_server.user}")
@@ -495,7 +508,7 @@ def test_bench_prints_the_wiring_overhead_on_sqlite_and_postgres(
         timeout=900,
     )
 
-    print("\n" + result.stdout)
+    report("\n" + result.stdout)
     for backend in ("SQLite:", "Postgres:"):
         assert backend in result.stdout
     assert result.stdout.count("full / bare: p50") == 2
