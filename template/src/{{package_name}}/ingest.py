@@ -22,7 +22,6 @@ logger = logging.getLogger(__name__)
 class IngestReport:
     snapshot_id: str
     previous_id: str | None
-    new: bool
     indexed: list[str]
     excluded: list[str]
     quarantined: list[dict[str, str]]
@@ -58,7 +57,8 @@ def _validate(loaded: LoadResult, settings: Settings) -> None:
     share = len(loaded.quarantined) / seen
     if share > settings.ingest_max_quarantine_ratio:
         raise IngestRejectedError(
-            f"{len(loaded.quarantined)} of {seen} documents quarantined ({round(share * 100)} per cent), above "
+            f"{len(loaded.quarantined)} of {seen} documents quarantined "
+            f"({round(share * 100)} per cent), above "
             f"INGEST_MAX_QUARANTINE_RATIO={settings.ingest_max_quarantine_ratio:g}"
         )
 
@@ -92,7 +92,6 @@ def ingest(settings: Settings, store: SnapshotStore) -> IngestReport:
     return IngestReport(
         snapshot_id=published.snapshot_id,
         previous_id=published.previous_id,
-        new=published.new,
         indexed=indexed,
         excluded=excluded,
         quarantined=quarantined,

@@ -143,8 +143,11 @@ class AskPipeline:
                 failure = self._failure(error, record)
                 await self._finish(record, span, started)
                 raise failure from error
-            except BaseException:
-                record.error_code = "internal_error"
+            except BaseException as error:
+                # A bug is an internal error; a cancelled request (client gone) is not, but it
+                # still gets its row.
+                if isinstance(error, Exception):
+                    record.error_code = "internal_error"
                 await self._finish(record, span, started)
                 raise
             await self._finish(record, span, started)

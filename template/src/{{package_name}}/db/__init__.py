@@ -3,11 +3,10 @@
 SQLite (a file) on one machine, Postgres in production; the same SQLAlchemy code for both.
 """
 
-from .engine import DatabaseUnavailableError, make_engine
+from .engine import make_engine
 from .migrate import SchemaOutOfDateError, ensure_schema, migrate, schema_status
 
 __all__ = [
-    "DatabaseUnavailableError",
     "SchemaOutOfDateError",
     "ensure_schema",
     "make_engine",

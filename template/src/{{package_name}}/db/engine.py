@@ -24,10 +24,6 @@ CONNECT_TIMEOUT_SECONDS = 5
 POOL_TIMEOUT_SECONDS = 10
 
 
-class DatabaseUnavailableError(RuntimeError):
-    """The database could not be reached or written."""
-
-
 def normalise_url(database_url: str) -> URL:
     """`postgres://` and `postgresql://` mean Postgres through psycopg 3 (the bundled driver)."""
     url = make_url(database_url)

@@ -11,6 +11,17 @@ from sqlalchemy import Column, Date, DateTime, ForeignKey, Integer, String, Tabl
 
 from ..db.metadata import metadata
 
+
+def _of_snapshot() -> Column[str]:
+    """The key column of a snapshot's rows: deleting the snapshot deletes them."""
+    return Column(
+        "snapshot_id",
+        String(32),
+        ForeignKey("index_snapshots.snapshot_id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+
+
 index_snapshots = Table(
     "index_snapshots",
     metadata,
@@ -24,12 +35,7 @@ index_snapshots = Table(
 index_documents = Table(
     "index_documents",
     metadata,
-    Column(
-        "snapshot_id",
-        String(32),
-        ForeignKey("index_snapshots.snapshot_id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _of_snapshot(),
     Column("doc_id", String(64), primary_key=True),
     Column("title", String(300), nullable=False),
     Column("owner", String(200), nullable=False),
@@ -40,12 +46,7 @@ index_documents = Table(
 index_passages = Table(
     "index_passages",
     metadata,
-    Column(
-        "snapshot_id",
-        String(32),
-        ForeignKey("index_snapshots.snapshot_id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _of_snapshot(),
     Column("position", Integer, primary_key=True, autoincrement=False),
     Column("doc_id", String(64), nullable=False),
     Column("title", String(300), nullable=False),
