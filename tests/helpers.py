@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +112,35 @@ def git_commit_all(repo: Path, message: str) -> None:
         ],
         repo,
     )
+
+
+def installed_copy(rendered_repo: Path, dest: Path) -> Path:
+    """A committed, installed working copy of a rendered repo (the session's renders stay
+    pristine): what a team has right after `copier copy`, `git commit` and `uv sync`."""
+    shutil.copytree(rendered_repo, dest)
+    git_commit_all(dest, "Initial render")
+    run(["uv", "sync", "--locked", "--quiet"], dest)
+    return dest
+
+
+@contextmanager
+def make_run(repo: Path, port: int, env: dict[str, str] | None = None) -> Iterator[None]:
+    """`make run` in repo on `port`, ready (/readyz 200) for the block, stopped after."""
+    server = subprocess.Popen(
+        ["make", "run"],
+        cwd=repo,
+        env=project_env() | (env or {}) | {"PORT": str(port)},
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/readyz", process=server)
+        yield
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
 
 
 def free_port() -> int:

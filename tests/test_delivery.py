@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from .act import run_act
-from .helpers import free_port, git_commit_all, run, stop_local_deploys
+from .helpers import free_port, git_commit_all, installed_copy, run, stop_local_deploys
 
 pytestmark = [pytest.mark.generated, pytest.mark.e2e]
 
@@ -31,11 +31,7 @@ def _explain(result: object) -> str:
 @pytest.fixture(scope="module")
 def repo(rendered: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The default profile, committed and installed (act copies the committed tree)."""
-    repo = tmp_path_factory.mktemp("delivery") / "repo"
-    shutil.copytree(rendered["default"], repo)
-    git_commit_all(repo, "Initial render")
-    run(["uv", "sync", "--locked", "--quiet"], repo)
-    return repo
+    return installed_copy(rendered["default"], tmp_path_factory.mktemp("delivery") / "repo")
 
 
 @pytest.fixture

@@ -5,16 +5,12 @@ Slow (an install and a full test run per profile), so marked `generated`: `make 
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import subprocess
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from .helpers import PROFILES, free_port, git_commit_all, project_env, run, wait_ready
+from .helpers import PROFILES, free_port, installed_copy, make_run, run
 
 pytestmark = pytest.mark.generated
 
@@ -26,11 +22,9 @@ def installed(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Path:
     """A working copy of the rendered profile (the session's renders stay pristine), installed."""
-    repo = tmp_path_factory.mktemp(f"installed-{request.param}") / "repo"
-    shutil.copytree(rendered[request.param], repo)
-    git_commit_all(repo, "Initial render")
-    run(["uv", "sync", "--locked", "--quiet"], repo)
-    return repo
+    return installed_copy(
+        rendered[request.param], tmp_path_factory.mktemp(f"installed-{request.param}") / "repo"
+    )
 
 
 def test_formatter_changes_nothing(installed: Path) -> None:
@@ -78,18 +72,7 @@ def test_ingest_and_help_targets_work(installed: Path) -> None:
 
 def test_make_run_serves_and_answers(installed: Path) -> None:
     port = free_port()
-    env = project_env() | {"PORT": str(port)}
-    server = subprocess.Popen(
-        ["make", "run"],
-        cwd=installed,
-        env=env,
-        start_new_session=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        wait_ready(f"http://127.0.0.1:{port}/readyz", process=server)
+    with make_run(installed, port):
         key = next(
             line.split("=", 1)[1]
             for line in (installed / ".env").read_text().splitlines()
@@ -102,10 +85,7 @@ def test_make_run_serves_and_answers(installed: Path) -> None:
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             body = response.read().decode()
-        assert '"outcome":"answered"' in body and "HR-WORK-001" in body
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=20)
+    assert '"outcome":"answered"' in body and "HR-WORK-001" in body
 
 
 def test_delivery_checks_pass(installed: Path) -> None:

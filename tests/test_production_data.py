@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from .helpers import free_port, git_commit_all, project_env, run, wait_ready
+from .helpers import free_port, installed_copy, project_env, run, wait_ready
 from .postgres import PostgresServer
 
 pytestmark = [pytest.mark.generated, pytest.mark.e2e, pytest.mark.postgres]
@@ -167,11 +167,7 @@ def _request_ids(postgres: PostgresServer, database: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def repo(rendered: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    repo = tmp_path_factory.mktemp("production-data") / "repo"
-    shutil.copytree(rendered["default"], repo)
-    git_commit_all(repo, "Initial render")
-    run(["uv", "sync", "--locked", "--quiet"], repo)
-    return repo
+    return installed_copy(rendered["default"], tmp_path_factory.mktemp("production-data") / "repo")
 
 
 @pytest.fixture(scope="module")

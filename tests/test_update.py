@@ -29,6 +29,7 @@ from .helpers import (
     ROOT,
     free_port,
     git_commit_all,
+    make_run,
     project_env,
     run,
     stop_local_deploys,
@@ -227,21 +228,8 @@ def test_a_0_2_0_ledger_keeps_its_rows_through_update_and_migrate(
         version = connection.execute("SELECT version_num FROM alembic_version").fetchone()[0]
     assert {"index_snapshots", "index_current", "alembic_version"} <= tables
     assert version == "0002"
-    port = free_port()
-    server = subprocess.Popen(
-        ["make", "run"],
-        cwd=project,
-        env=project_env() | env | {"PORT": str(port)},
-        start_new_session=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        wait_ready(f"http://127.0.0.1:{port}/readyz", process=server)
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+    with make_run(project, free_port(), env):
+        pass  # started and ready in production mode on the migrated schema
     assert set(before) <= set(rows()), "the migrated ledger lost rows"
 
 
