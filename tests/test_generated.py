@@ -5,10 +5,12 @@ Slow (an install and a full test run per profile), so marked `generated`: `make 
 
 from __future__ import annotations
 
+import json
 import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 
 from .helpers import PROFILES, free_port, installed_copy, make_run, run
 
@@ -57,6 +59,47 @@ def test_degraded_build_fails_the_eval_gate_naming_the_metric(installed: Path) -
     assert "Eval gate FAILED" in result.stdout
     assert "citation_hit_rate" in result.stdout
     assert "is below the threshold" in result.stdout
+
+
+def test_tuning_the_golden_split_to_pass_fails_the_overfitting_rule(
+    installed: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Cherry-picking the golden cases the service passes (the crudest way of tuning to a test
+    set) lifts golden far above held-out: the gate must call that a regression."""
+    if request.node.callspec.params["installed"] != "default":
+        pytest.skip("the rule is the same code in every profile; one run proves it")
+    first = tmp_path / "first"
+    run(["uv", "run", "--locked", "python", "-m", "evals", "--out", str(first)], installed)
+    report = json.loads((first / "report.json").read_text())
+    failing = {case["id"] for case in report["splits"]["golden"]["failing_cases"]}
+    assert failing, "every golden case passes: nothing to cherry-pick"
+    cherry_picked = tmp_path / "cases"
+    cherry_picked.mkdir()
+    for file in sorted((installed / "evals" / "cases").glob("*.yaml")):
+        kept = [case for case in yaml.safe_load(file.read_text()) if case["id"] not in failing]
+        (cherry_picked / file.name).write_text(yaml.safe_dump(kept, sort_keys=False))
+    result = run(
+        [
+            "uv",
+            "run",
+            "--locked",
+            "python",
+            "-m",
+            "evals",
+            "--cases",
+            str(cherry_picked),
+            "--out",
+            str(tmp_path / "second"),
+        ],
+        installed,
+        check=False,
+    )
+    assert result.returncode == 1, result.stdout[-2000:]
+    assert "Eval gate FAILED" in result.stdout
+    second = json.loads((tmp_path / "second" / "report.json").read_text())
+    assert any("overfit" in failure or "gap" in failure for failure in second["failures"]), second[
+        "failures"
+    ]
 
 
 def test_pre_commit_hooks_pass_on_all_files(installed: Path) -> None:

@@ -27,6 +27,24 @@ def citation_recall(case: EvalCase, cited: list[str]) -> float:
     return sum(doc in cited for doc in documents) / len(documents)
 
 
+def retrieval_recall(case: EvalCase, retrieved: list[str]) -> float:
+    """Share of expected documents among the documents of the retrieved passages."""
+    documents = case.expected.documents
+    if not documents:
+        return 1.0
+    return sum(doc in retrieved for doc in documents) / len(documents)
+
+
+def reciprocal_rank(case: EvalCase, retrieved: list[str]) -> float:
+    """1 / rank of the first expected document among the retrieved documents (de-duplicated,
+    in rank order); 0 when none was retrieved."""
+    ranked = list(dict.fromkeys(retrieved))
+    for rank, doc in enumerate(ranked, start=1):
+        if doc in case.expected.documents:
+            return 1 / rank
+    return 0.0
+
+
 def pii_leaks(case: EvalCase, observation: Observation) -> int:
     """PII strings from the question found in the answer or in what was stored."""
     places = [observation.answer, observation.stored or ""]
@@ -35,7 +53,7 @@ def pii_leaks(case: EvalCase, observation: Observation) -> int:
 
 @dataclass
 class SliceChecks(Evaluator[str, Observation, EvalCase]):
-    """Outcome, citations, facts and PII for one case; the gate aggregates them."""
+    """Outcome, retrieval, citations, facts and PII for one case; the gate aggregates them."""
 
     def evaluate(
         self, ctx: EvaluatorContext[str, Observation, EvalCase]
@@ -48,6 +66,9 @@ class SliceChecks(Evaluator[str, Observation, EvalCase]):
         }
         if case.expected.documents:
             results["citation_recall"] = citation_recall(case, observation.cited)
+            if observation.retrieved is not None:
+                results["retrieval_recall"] = retrieval_recall(case, observation.retrieved)
+                results["reciprocal_rank"] = reciprocal_rank(case, observation.retrieved)
         if case.expected.facts:
             results["fact_recall"] = fact_recall(case, observation.answer)
         if case.pii:

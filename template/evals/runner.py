@@ -1,4 +1,4 @@
-"""Run the golden set through pydantic-evals against a target and collect case results."""
+"""Run a split's cases through pydantic-evals against a target and collect case results."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pydantic_evals import Case, Dataset
 
 from .cases import EvalCase
 from .checks import SliceChecks
-from .metrics import CaseResult, compute_metrics
+from .metrics import CaseResult, Metrics, compute_metrics
 from .targets import Observation, Target
 
 
@@ -17,14 +17,16 @@ from .targets import Observation, Target
 class EvalRun:
     target: str
     results: list[CaseResult]
-    metrics: dict[str, float]
+    metrics: Metrics
     wall_seconds: float
 
 
-def run_cases(cases: list[EvalCase], target: Target, *, concurrency: int = 1) -> EvalRun:
-    """Evaluate every case. A case whose request fails is an error, never a skip."""
+def run_cases(
+    cases: list[EvalCase], target: Target, *, concurrency: int = 1, name: str = "golden"
+) -> EvalRun:
+    """Evaluate every case of one split. A case whose request fails is an error, never a skip."""
     dataset = Dataset[str, Observation, EvalCase](
-        name="golden",
+        name=name,
         cases=[Case(name=case.id, inputs=case.question, metadata=case) for case in cases],
         evaluators=[SliceChecks()],
     )

@@ -1,5 +1,6 @@
 """Background upkeep of one replica, every SNAPSHOT_POLL_SECONDS: follow the shared snapshot
-pointer, and refresh the figures /metrics exports from the database (drift, index age).
+pointer, refresh the figures /metrics exports from the database (drift, index age), and purge
+question texts older than QUESTION_RETENTION_DAYS (bounded batches; every replica may purge).
 
 Nothing here is on the request path, and a database outage only means stale figures and the
 last snapshot served until it is back.
@@ -51,6 +52,13 @@ def tick(index: ServedIndex, ledger: Ledger, metrics: Metrics) -> None:
         update_drift(ledger, metrics)
     except Exception as error:
         logger.warning("cannot compute drift from the ledger: %s", type(error).__name__)
+    try:
+        purged = ledger.purge_question_texts()
+    except Exception as error:
+        logger.warning("cannot purge expired question texts: %s", type(error).__name__)
+    else:
+        if purged:
+            logger.debug("purged %d question texts past QUESTION_RETENTION_DAYS", purged)
 
 
 async def run_forever(

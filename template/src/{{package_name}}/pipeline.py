@@ -248,6 +248,8 @@ class AskPipeline:
             search_span.set_attribute("app.retrieval.confidence", search.confidence)
         record.snapshot_id = search.snapshot_id
         record.retrieval_confidence = search.confidence
+        record.question = redaction.text
+        record.retrieved_doc_ids = ",".join(hit.doc_id for hit in search.hits)
         if search.confidence < self.settings.abstain_threshold:
             record.guardrail = "low_confidence"
             return result("abstained", ABSTENTION)

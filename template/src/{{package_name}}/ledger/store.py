@@ -6,13 +6,17 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, text
+from sqlalchemy import Engine, delete, func, insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from .tables import feedback, requests
+from ..guardrails import redact_pii
+from .tables import feedback, request_texts, requests
 
 # Built once: SQLAlchemy caches its compiled form, so a request pays only for the round trip.
 _INSERT_REQUEST = insert(requests)
+_INSERT_TEXT = insert(request_texts)
+# Rows one purge statement deletes at most: short transactions, however large the backlog.
+PURGE_BATCH = 1_000
 
 
 class UnknownRequestError(LookupError):
@@ -45,22 +49,45 @@ class RequestRecord:
     cost_usd: float | None = None
     trace_id: str | None = None
     created_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    # Not columns of `requests`: the PII-redacted question and the doc ids retrieved (by rank)
+    # go to `request_texts`, and only while QUESTION_RETENTION_DAYS is above 0.
+    question: str | None = None
+    retrieved_doc_ids: str = ""
 
 
 class Ledger:
-    """The ledger on the shared database (the schema comes from `db.migrate`)."""
+    """The ledger on the shared database (the schema comes from `db.migrate`).
 
-    def __init__(self, engine: Engine) -> None:
+    `question_retention_days` (QUESTION_RETENTION_DAYS) above 0 keeps the redacted question
+    of a request for that many days; 0, the default of a bare handle, stores no text at all.
+    """
+
+    def __init__(self, engine: Engine, *, question_retention_days: int = 0) -> None:
         self.engine = engine
+        self.question_retention_days = question_retention_days
 
     def ping(self) -> None:
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
 
     def record_request(self, record: RequestRecord) -> None:
+        """The request row and, when question text is kept, its text row: one transaction."""
+        row = asdict(record)
+        question, retrieved = row.pop("question"), row.pop("retrieved_doc_ids")
         try:
             with self.engine.begin() as connection:
-                connection.execute(_INSERT_REQUEST, asdict(record))
+                connection.execute(_INSERT_REQUEST, row)
+                if question is not None and self.question_retention_days > 0:
+                    connection.execute(
+                        _INSERT_TEXT,
+                        {
+                            "request_id": record.request_id,
+                            "created_at": record.created_at,
+                            # Redacted by the pipeline already; again here, at the boundary.
+                            "question": redact_pii(question).text,
+                            "retrieved_doc_ids": retrieved,
+                        },
+                    )
         except SQLAlchemyError as error:
             raise LedgerUnavailableError(
                 f"cannot write the ledger: {type(error).__name__}"
@@ -94,6 +121,34 @@ class Ledger:
                 select(requests).where(requests.c.request_id == request_id)
             ).first()
         return dict(row._mapping) if row else None
+
+    def get_request_text(self, request_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(request_texts).where(request_texts.c.request_id == request_id)
+            ).first()
+        return dict(row._mapping) if row else None
+
+    def purge_question_texts(self, *, now: dt.datetime | None = None, max_batches: int = 10) -> int:
+        """Delete question texts older than the retention (all of them at 0), in bounded
+        batches of PURGE_BATCH rows, oldest first; returns how many went. A larger backlog
+        is finished by the next rounds of the maintenance loop."""
+        cutoff = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=self.question_retention_days)
+        expired = (
+            select(request_texts.c.request_id)
+            .where(request_texts.c.created_at < cutoff)
+            .order_by(request_texts.c.created_at)
+            .limit(PURGE_BATCH)
+        )
+        purge = delete(request_texts).where(request_texts.c.request_id.in_(expired))
+        deleted = 0
+        for _ in range(max_batches):
+            with self.engine.begin() as connection:
+                count = connection.execute(purge).rowcount
+            deleted += count
+            if count < PURGE_BATCH:
+                break
+        return deleted
 
     def feedback_for(self, request_id: str) -> list[dict[str, Any]]:
         with self.engine.connect() as connection:

@@ -1,7 +1,9 @@
 """Ledger schema, in the shared database (DATABASE_URL). Changes go through a migration.
 
-Questions and answers are not stored: only their sizes, what the guardrails did, and the
-ids needed to trace a request (request id, trace id, index snapshot id, cited documents).
+`requests` holds no question or answer text: only their sizes, what the guardrails did, and
+the ids needed to trace a request (request id, trace id, index snapshot id, cited documents).
+The PII-redacted question lives apart, in `request_texts`, only when QUESTION_RETENTION_DAYS
+is above 0, and is purged after that many days (the eval-candidate export reads it).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    Text,
 )
 
 from ..db.metadata import metadata
@@ -50,4 +53,20 @@ feedback = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("helpful", Boolean, nullable=False),
     Column("comment", String(1000), nullable=True, doc="PII-redacted free text"),
+)
+
+# Apart from `requests`, so question text is purged on its own schedule (maintenance.py) while
+# the figures the dashboard and cost per outcome need stay.
+request_texts = Table(
+    "request_texts",
+    metadata,
+    Column(
+        "request_id",
+        String(32),
+        ForeignKey("requests.request_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("question", Text, nullable=False, doc="the PII-redacted question"),
+    Column("retrieved_doc_ids", Text, nullable=False, default="", doc="comma-separated, by rank"),
 )

@@ -14,18 +14,23 @@ from dataclasses import dataclass
 from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, UserPromptPart
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
+from ..retrieval.embeddings import load_embedder
 from ..retrieval.synonyms import Synonyms
 from ..retrieval.terms import terms
 from .prompt import INSUFFICIENT_CONTEXT, parse_prompt
 
 EMBEDDED_MODEL_NAME = "thinslice-extractive-v1"
-MAX_SENTENCES = 3
+MAX_SENTENCES = 4
 MIN_SENTENCE_CHARS = 12
-# A second sentence must be nearly as relevant as the best, so answers stay short and on point.
-SECOND_SENTENCE_RATIO = 0.8
-# ...or one whose not-yet-covered question terms weigh at least this share of the best score.
-COMPLEMENT_RATIO = 0.3
-FIGURE_BONUS = 0.5
+# A further sentence must score at least this share of the best, so answers stay on point.
+SECOND_SENTENCE_RATIO = 0.5
+# ...or one that covers not-yet-covered question terms of at least this share of the question.
+COMPLEMENT_SHARE = 0.25
+# How much a sentence's embedding similarity to the question counts beside its term overlap.
+SEMANTIC_WEIGHT = 0.5
+FIGURE_BONUS = 0.2
+# Below this support (term overlap + weighted similarity) no sentence answers the question.
+MIN_SUPPORT = 0.3
 _FIGURE = re.compile(r"\d")
 _ASKS_FOR_FIGURE = re.compile(
     r"\b(how (many|much|long|soon|often|early|late|fast|far)|when|deadline|limit|minimum|maximum"
@@ -49,39 +54,51 @@ def _last_user_prompt(messages: list[ModelMessage]) -> str:
 
 
 def extract_answer(prompt: str, synonyms: Synonyms | None = None) -> str:
-    """Pick up to MAX_SENTENCES sentences that best cover the question, each with its citation.
+    """Pick up to MAX_SENTENCES sentences that best answer the question, each with its citation,
+    or INSUFFICIENT_CONTEXT when no sentence supports an answer (the generation stage's own
+    abstain decision, made after retrieval's).
 
-    A sentence scores the IDF weight of the question terms it contains (rare terms count more),
-    plus half weight for terms found only in its section heading, plus a bonus for concrete
-    figures when the question asks for a quantity, a date or a limit.
+    A sentence scores the IDF-weighted share of the question terms it contains (terms found only
+    in its section heading count half), plus its embedding similarity to the question (meaning,
+    for questions worded unlike the policy), plus a bonus for concrete figures when the question
+    asks for a quantity, a date or a limit.
     """
     question, passages = parse_prompt(prompt)
-    wanted = terms(synonyms.canonicalize(question) if synonyms else question)
+    question = synonyms.canonicalize(question) if synonyms else question
+    wanted = terms(question)
     if not wanted or not passages:
         return INSUFFICIENT_CONTEXT
-    candidates: list[tuple[int, str, set[str], set[str], str]] = []
+    sentences: list[tuple[int, str, set[str], set[str], str]] = []
     for rank, passage in enumerate(passages):
         context = terms(passage.section)
         for sentence in _SENTENCE_END.split(passage.text):
             sentence = sentence.strip()
             if len(sentence) >= MIN_SENTENCE_CHARS:
-                candidates.append((rank, sentence, terms(sentence), context, passage.doc_id))
+                sentences.append((rank, sentence, terms(sentence), context, passage.doc_id))
+    if not sentences:
+        return INSUFFICIENT_CONTEXT
+    embedder = load_embedder()
+    similarity = embedder.embed([s for _, s, _, _, _ in sentences]) @ embedder.embed([question])[0]
     asks_for_figure = bool(_ASKS_FOR_FIGURE.search(question))
-    weight = _idf(wanted, [sentence_terms for _, _, sentence_terms, _, _ in candidates])
+    weight = _idf(wanted, [sentence_terms for _, _, sentence_terms, _, _ in sentences])
+    total = sum(weight.values())
     scored = []
-    for rank, sentence, sentence_terms, context, doc_id in candidates:
+    for (rank, sentence, sentence_terms, context, doc_id), meaning in zip(
+        sentences, similarity, strict=True
+    ):
         direct = wanted & sentence_terms
         heading_only = (wanted & context) - direct
-        score = sum(weight[t] for t in direct) + 0.5 * sum(weight[t] for t in heading_only)
-        if asks_for_figure and _FIGURE.search(sentence):
-            score += FIGURE_BONUS * max(weight.values())
-        if direct:
-            # Better-ranked passages win ties.
-            scored.append(_Candidate(score - rank * 0.01, rank, sentence, doc_id, direct))
-    if not scored:
-        return INSUFFICIENT_CONTEXT
+        lexical = (
+            sum(weight[t] for t in direct) + 0.5 * sum(weight[t] for t in heading_only)
+        ) / total
+        support = lexical + SEMANTIC_WEIGHT * max(0.0, float(meaning))
+        score = support + (FIGURE_BONUS if asks_for_figure and _FIGURE.search(sentence) else 0.0)
+        # Better-ranked passages win ties.
+        scored.append(_Candidate(score - rank * 0.01, support, rank, sentence, doc_id, direct))
     scored.sort(key=lambda candidate: -candidate.score)
     best = scored[0]
+    if best.support < MIN_SUPPORT:
+        return INSUFFICIENT_CONTEXT
     chosen, covered = [best], set(best.matched)
     for candidate in scored[1:]:
         if len(chosen) == MAX_SENTENCES:
@@ -90,7 +107,7 @@ def extract_answer(prompt: str, synonyms: Synonyms | None = None) -> str:
         # answer still lacks (questions that span two sections or documents).
         missing = candidate.matched - covered
         if candidate.score >= best.score * SECOND_SENTENCE_RATIO or (
-            sum(weight[t] for t in missing) >= best.score * COMPLEMENT_RATIO
+            sum(weight[t] for t in missing) / total >= COMPLEMENT_SHARE
         ):
             chosen.append(candidate)
             covered |= candidate.matched
@@ -101,6 +118,7 @@ def extract_answer(prompt: str, synonyms: Synonyms | None = None) -> str:
 @dataclass(frozen=True)
 class _Candidate:
     score: float
+    support: float
     rank: int
     sentence: str
     doc_id: str

@@ -12,7 +12,8 @@ import logging
 import threading
 from pathlib import Path
 
-from .index import Index, IndexNotReadyError, SearchResult
+from .confidence import ConfidenceModel
+from .index import FORMAT, Index, IndexNotReadyError, SearchResult
 from .snapshots import SnapshotStore
 
 logger = logging.getLogger(__name__)
@@ -21,16 +22,19 @@ CACHED_FILES_KEPT = 3
 
 
 class ServedIndex:
-    def __init__(self, store: SnapshotStore, cache_dir: Path) -> None:
+    def __init__(
+        self, store: SnapshotStore, cache_dir: Path, confidence: ConfidenceModel | None = None
+    ) -> None:
         self.store = store
         self.cache_dir = cache_dir
+        self.confidence = confidence or ConfidenceModel()
         self._index: Index | None = None
+        self._snapshot_id: str | None = None
         self._lock = threading.Lock()
 
     @property
     def snapshot_id(self) -> str | None:
-        index = self._index
-        return index.path.stem if index is not None else None
+        return self._snapshot_id
 
     def refresh(self) -> bool:
         """Follow the pointer; True when the served snapshot changed. Raises on database errors
@@ -41,10 +45,14 @@ class ServedIndex:
         with self._lock:  # one materialisation at a time per replica
             if self._serving(current):
                 return False
-            path = self.cache_dir / f"{current}.sqlite"
+            # The format is in the name: files an older release cached are rebuilt, not misread.
+            path = self.cache_dir / f"{current}.v{FORMAT}.sqlite"
             if not path.is_file():
                 self.store.materialise(current, path)
-            previous, self._index = self.snapshot_id, Index(path)
+            index = Index(path, self.confidence)
+            index.load()  # read and embed now, so no request waits for it
+            previous = self._snapshot_id
+            self._index, self._snapshot_id = index, current
             self._prune_cache(keep=path)
         logger.info("serving index snapshot %s (was %s)", current, previous or "none")
         return True
@@ -52,7 +60,7 @@ class ServedIndex:
     def _serving(self, snapshot_id: str) -> bool:
         """Already serving it, from a cache file that still exists."""
         index = self._index
-        return index is not None and index.path.stem == snapshot_id and index.path.is_file()
+        return index is not None and self._snapshot_id == snapshot_id and index.path.is_file()
 
     def _prune_cache(self, keep: Path) -> None:
         files = sorted(self.cache_dir.glob("*.sqlite"), key=lambda p: p.stat().st_mtime)
