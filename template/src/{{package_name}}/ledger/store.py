@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select, text
+from sqlalchemy import Engine, Table, delete, func, insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..guardrails import redact_pii
@@ -116,17 +116,15 @@ class Ledger:
             ) from error
 
     def get_request(self, request_id: str) -> dict[str, Any] | None:
-        with self.engine.connect() as connection:
-            row = connection.execute(
-                select(requests).where(requests.c.request_id == request_id)
-            ).first()
-        return dict(row._mapping) if row else None
+        return self._row(requests, request_id)
 
     def get_request_text(self, request_id: str) -> dict[str, Any] | None:
+        return self._row(request_texts, request_id)
+
+    def _row(self, table: Table, request_id: str) -> dict[str, Any] | None:
+        """One row of a table keyed by request id, as a dict."""
         with self.engine.connect() as connection:
-            row = connection.execute(
-                select(request_texts).where(request_texts.c.request_id == request_id)
-            ).first()
+            row = connection.execute(select(table).where(table.c.request_id == request_id)).first()
         return dict(row._mapping) if row else None
 
     def purge_question_texts(self, *, now: dt.datetime | None = None, max_batches: int = 10) -> int:

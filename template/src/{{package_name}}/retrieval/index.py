@@ -276,18 +276,20 @@ class Index:
             [np.frombuffer(blob, dtype=np.float16) for (blob,) in blobs], dtype=np.float32
         ).reshape(len(blobs), -1)
         texts = [f"{title} {heading} {body}" for _, title, heading, body in passages]
-        vocabulary = sorted({word for text in texts for word in _content_words(text)})
+        passage_terms = [frozenset(terms(text)) for text in texts]
+        passage_words = [_content_words(text) for text in texts]
+        vocabulary = sorted({word for words_of in passage_words for word in words_of})
         position = {word: n for n, word in enumerate(vocabulary)}
-        document_frequency = Counter(term for text in texts for term in terms(text))
+        document_frequency = Counter(term for found in passage_terms for term in found)
         total = len(texts) + 1
         return _Loaded(
             snapshot_id=str(snapshot[0]),
             passages=[tuple(row) for row in passages],
             vectors=vectors,
-            passage_terms=[frozenset(terms(text)) for text in texts],
+            passage_terms=passage_terms,
             passage_words=[
-                np.array([position[word] for word in _content_words(text)], dtype=np.int64)
-                for text in texts
+                np.array([position[word] for word in words_of], dtype=np.int64)
+                for words_of in passage_words
             ],
             word_vectors=load_embedder().embed(vocabulary),
             idf={term: math.log(1 + total / (1 + df)) for term, df in document_frequency.items()},
@@ -347,9 +349,10 @@ def _soft_coverage(
     )
     covered = total = 0.0
     for word, nearest in zip(wanted, closest, strict=True):
-        weight = data.idf.get(stem(word), data.unseen_idf)
+        term = stem(word)
+        weight = data.idf.get(term, data.unseen_idf)
         total += weight
-        if stem(word) in present:
+        if term in present:
             covered += weight
         else:
             covered += weight * max(0.0, float(nearest) - SOFT_MATCH_FLOOR) / (1 - SOFT_MATCH_FLOOR)
