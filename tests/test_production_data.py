@@ -447,6 +447,7 @@ def test_sigterm_answers_in_flight_requests_records_them_and_flushes_spans(
             "MODEL_BASE_URL": f"http://127.0.0.1:{provider.port}/v1",
             "MODEL_API_KEY": "not-a-real-key",  # a throwaway value for the silent stand-in
             "MODEL_TIMEOUT_SECONDS": "120",
+            "MODEL_DEADLINE_SECONDS": "120",
             "MODEL_MAX_RETRIES": "0",
             "SHUTDOWN_GRACE_SECONDS": str(grace),
         },

@@ -28,7 +28,7 @@ from .gate import (
 from .metrics import compute_metrics
 from .report import baseline_of, print_report, write_reports
 from .runner import EvalRun, run_cases
-from .targets import RemoteTarget, Target, in_process
+from .targets import RemoteTarget, Target, TargetConfigError, in_process
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,8 +89,20 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         runs = run_all(RemoteTarget(args.url, key), 4)
     else:
-        with in_process(use_configured_model=args.use_configured_model) as target:
-            runs = run_all(target, 1)
+        try:
+            with in_process(use_configured_model=args.use_configured_model) as target:
+                runs = run_all(target, 1)
+        except TargetConfigError as error:
+            print(f"eval configuration error: {error}", file=sys.stderr)
+            return 2
+        if target.fatal:
+            # Every other case would fail the same way: one line, not a report of errors.
+            print(
+                f"eval stopped: the model provider failed ({target.fatal}); "
+                "check MODEL_BASE_URL and MODEL_API_KEY",
+                file=sys.stderr,
+            )
+            return 2
 
     result = judge_splits({split: run.metrics for split, run in runs.items()}, thresholds, baseline)
     print_report(runs, result, baseline)

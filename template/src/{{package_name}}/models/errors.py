@@ -17,27 +17,60 @@ from pydantic_ai.exceptions import (
     UnexpectedModelBehavior,
 )
 
+# Reply shapes the client library does not check: `"choices": []` is an IndexError inside it,
+# a null choice an AttributeError. Raised by the model call, they mean a bad reply, not a bug.
+MALFORMED_REPLY_ERRORS = (LookupError, AttributeError, TypeError, ValueError)
+
 
 @dataclass
 class ProviderError(Exception):
-    """A model call failed; `status` is the HTTP status the caller gets, `code` is stable."""
+    """A model call failed; `status` is the HTTP status the caller gets, `code` is stable.
+
+    `retryable` says whether another attempt within the request's deadline may succeed.
+    """
 
     status: int
     code: str
     message: str
     retry_after: float | None = None
+    retryable: bool = False
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
 
 
-def classify(error: Exception, timeout_seconds: float) -> ProviderError:
-    """Translate a pydantic-ai error into a ProviderError. Order matters: most specific first."""
+def bad_response(
+    message: str = "the model provider returned an empty, truncated or malformed reply",
+) -> ProviderError:
+    return ProviderError(502, "provider_bad_response", message)
+
+
+def deadline_exceeded(
+    deadline_seconds: float, attempts: int, timeout_seconds: float
+) -> ProviderError:
+    """The 504 of a request whose model call ran out of time: it states the total deadline."""
+    tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
+    return ProviderError(
+        504,
+        "provider_timeout",
+        f"the model provider did not answer within the {deadline_seconds:g}s deadline "
+        f"(MODEL_DEADLINE_SECONDS; {tries}, each at most {timeout_seconds:g}s)",
+    )
+
+
+def classify(error: BaseException, timeout_seconds: float) -> ProviderError:
+    """Translate a model-call error into a ProviderError. Order matters: most specific first.
+
+    Retry policy (the Generator retries only `retryable` errors, within the deadline):
+    timeouts of one attempt, 5xx, 429 and connection failures are retryable; credentials,
+    other 4xx and malformed replies are not (another attempt gets the same answer).
+    """
     if isinstance(error, ModelTimeoutError | ModelRequestTimeout):
         return ProviderError(
             504,
             "provider_timeout",
-            f"the model provider did not answer within {timeout_seconds:g}s",
+            f"the model provider did not answer one attempt within {timeout_seconds:g}s",
+            retryable=True,
         )
     if isinstance(error, ModelRateLimitError | ModelQuotaExceededError):
         return ProviderError(
@@ -45,30 +78,35 @@ def classify(error: Exception, timeout_seconds: float) -> ProviderError:
             "provider_rate_limited",
             "the model provider is rate limiting this service; retry later",
             retry_after=error.retry_after,
+            retryable=isinstance(error, ModelRateLimitError),
         )
     if isinstance(error, ModelUnavailableError):
         return ProviderError(
-            503, "provider_unavailable", "the model provider is temporarily unavailable"
+            503,
+            "provider_unavailable",
+            "the model provider is temporarily unavailable",
+            retryable=True,
         )
     if isinstance(error, ModelConnectionError):
-        return ProviderError(503, "provider_unreachable", "cannot connect to the model provider")
+        return ProviderError(
+            503, "provider_unreachable", "cannot connect to the model provider", retryable=True
+        )
     if isinstance(error, ModelAuthenticationError):
         return ProviderError(
             502, "provider_auth_failed", "the model provider rejected this service's credentials"
         )
     if isinstance(error, ModelHTTPError):
         return ProviderError(
-            502, "provider_error", f"the model provider failed with HTTP {error.status_code}"
+            502,
+            "provider_error",
+            f"the model provider failed with HTTP {error.status_code}",
+            retryable=error.status_code >= 500,
         )
     if isinstance(error, ModelAPIError) and isinstance(error.__cause__, ValueError):
         # A reply arrived but could not be decoded (e.g. not JSON): malformed, not an error.
-        return ProviderError(
-            502, "provider_bad_response", "the model provider returned a malformed reply"
-        )
+        return bad_response()
     if isinstance(error, ModelAPIError):
         return ProviderError(502, "provider_error", "the model provider returned an error")
-    if isinstance(error, UnexpectedModelBehavior):
-        return ProviderError(
-            502, "provider_bad_response", "the model provider returned a malformed reply"
-        )
+    if isinstance(error, (UnexpectedModelBehavior, *MALFORMED_REPLY_ERRORS)):
+        return bad_response()
     raise error
