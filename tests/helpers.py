@@ -7,6 +7,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -128,22 +129,30 @@ def installed_copy(rendered_repo: Path, dest: Path) -> Path:
 
 @contextmanager
 def make_run(repo: Path, port: int, env: dict[str, str] | None = None) -> Iterator[None]:
-    """`make run` in repo on `port`, ready (/readyz 200) for the block, stopped after."""
-    server = subprocess.Popen(
-        ["make", "run"],
-        cwd=repo,
-        env=project_env() | (env or {}) | {"PORT": str(port)},
-        start_new_session=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        wait_ready(f"http://127.0.0.1:{port}/readyz", process=server)
-        yield
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+    """`make run` in repo on `port`, ready (/readyz 200) for the block, stopped after.
+
+    The server's output goes to a file, never a pipe: a pipe nobody reads fills up under
+    heavy traffic (one log line per request) and blocks the server."""
+    with tempfile.TemporaryFile("w+") as log:
+        server = subprocess.Popen(
+            ["make", "run"],
+            cwd=repo,
+            env=project_env() | (env or {}) | {"PORT": str(port)},
+            start_new_session=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            try:
+                wait_ready(f"http://127.0.0.1:{port}/readyz", process=server)
+            except AssertionError as error:
+                log.seek(0)
+                raise AssertionError(f"{error}\n--- make run ---\n{log.read()[-6000:]}") from None
+            yield
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
 
 
 def free_port() -> int:

@@ -91,8 +91,12 @@ def live(
     package = next(p.name for p in (repo / "src").iterdir() if (p / "app.py").is_file())
 
     key = "e2e-" + "k" * 28
+    # /metrics needs the bearer token once one is set; Prometheus reads it from a file.
+    metrics_token = "e2e-metrics-" + "0123456789abcdef" * 2
+    token_file = work / "metrics-token"
+    token_file.write_text(metrics_token)
     port, prom_port = free_port(), free_port()
-    env = project_env() | {"API_KEYS": key, "PORT": str(port)}
+    env = project_env() | {"API_KEYS": key, "PORT": str(port), "METRICS_TOKEN": metrics_token}
     service = subprocess.Popen(
         ["uv", "run", "--locked", "python", "-m", package, "serve"],
         cwd=repo,
@@ -125,6 +129,10 @@ def live(
                     "scrape_configs": [
                         {
                             "job_name": "service",
+                            "authorization": {
+                                "type": "Bearer",
+                                "credentials_file": str(token_file),
+                            },
                             "static_configs": [{"targets": [f"127.0.0.1:{port}"]}],
                         }
                     ],
@@ -159,11 +167,37 @@ def live(
                     helpful = {"request_id": body["request_id"], "helpful": round_index % 2 == 0}
                     _post_json(f"{base}/v1/feedback", helpful, key)
             time.sleep(1.5)
-        yield {"repo": repo, "base": base, "prom": prom, "key": key}
+        yield {
+            "repo": repo,
+            "base": base,
+            "prom": prom,
+            "key": key,
+            "metrics_token": metrics_token,
+        }
     finally:
         if prometheus is not None:
             _stop(prometheus)
         _stop(service)
+
+
+def _status(url: str, headers: dict[str, str]) -> tuple[int, str]:
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def test_metrics_needs_the_bearer_token_and_not_an_api_key(live: dict[str, Any]) -> None:
+    url = f"{live['base']}/metrics"
+    for headers in ({}, {"X-API-Key": live["key"]}, {"Authorization": f"Bearer {live['key']}"}):
+        status, body = _status(url, headers)
+        assert status == 401, headers
+        assert json.loads(body)["code"] == "metrics_unauthorized"
+    status, body = _status(url, {"Authorization": f"Bearer {live['metrics_token']}"})
+    assert status == 200
+    assert "ask_requests_total" in body
 
 
 def _query(prom: str, expr: str) -> dict[str, Any]:

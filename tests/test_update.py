@@ -230,7 +230,7 @@ def test_a_0_2_0_ledger_keeps_its_rows_through_update_and_migrate(
         tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master")}
         version = connection.execute("SELECT version_num FROM alembic_version").fetchone()[0]
     assert {"index_snapshots", "index_current", "request_texts", "alembic_version"} <= tables
-    assert version == "0003"
+    assert version == "0004"
     with make_run(project, free_port(), env):
         pass  # started and ready in production mode on the migrated schema
     assert set(before) <= set(rows()), "the migrated ledger lost rows"

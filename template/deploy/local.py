@@ -133,6 +133,7 @@ class LocalBackend:
                 "HOST=127.0.0.1",
                 f"PORT={local_port(self.environment)}",
                 f"API_KEYS={secrets.token_hex(24)}",
+                f"METRICS_TOKEN={secrets.token_hex(24)}",
                 f"INDEX_CACHE_DIR={var / 'index'}",
                 f"DATABASE_URL={database_url}",
                 "OTEL_TRACES_EXPORTER=none",
@@ -145,6 +146,11 @@ class LocalBackend:
             with path.open("a", encoding="utf-8") as file:
                 file.write(f"INDEX_CACHE_DIR={var / 'index'}\n")
             settings["INDEX_CACHE_DIR"] = str(var / "index")
+        if "METRICS_TOKEN" not in settings:  # written before /metrics needed a token
+            token = secrets.token_hex(24)
+            with path.open("a", encoding="utf-8") as file:
+                file.write(f"METRICS_TOKEN={token}\n")
+            settings["METRICS_TOKEN"] = token
         requested = os.environ.get("DATABASE_URL")
         if requested and requested != settings.get("DATABASE_URL"):
             raise DeployError(

@@ -124,6 +124,21 @@ def dashboards() -> list[Dashboard]:
                 unit="reqps",
             ),
             timeseries(
+                "Spend today vs daily budget",
+                Query("max(llm_budget_spent_today_usd)", "spent today (UTC, ledger)"),
+                Query("max(llm_daily_budget_usd)", "daily budget"),
+                unit="currencyUSD",
+                description="Model spend of the current UTC day, all replicas, as the replicas "
+                "last read it from the ledger; at the budget, requests are refused (429).",
+            ),
+            timeseries(
+                "Limited requests (429) by limit",
+                Query("sum by (reason) (rate(ask_limited_total[5m]))", "{{reason}}"),
+                unit="reqps",
+                description="Requests refused before the model: budget_exhausted "
+                "(DAILY_BUDGET_USD), caller_budget_exhausted, rate_limited (per API key).",
+            ),
+            timeseries(
                 "Model spend by model (USD per hour)",
                 Query(
                     "sum by (provider, model) (rate(llm_cost_usd_total[5m])) * 3600",

@@ -1,8 +1,9 @@
 """The thin slice itself: guard -> retrieve -> generate -> guard -> record.
 
 Every request ends in exactly one ledger row, whatever happens: answered, abstained, refused,
-or failed (provider error, index not ready, or a bug; `error_code` says which). Only the
-redacted question goes past the first guard.
+limited (a cost or abuse limit refused it, 429: see limits/), or failed (provider error, index
+not ready, or a bug; `error_code` says which). Only the redacted question goes past the first
+guard. Order: auth (api/auth.py) -> limits -> guards -> retrieval -> model -> guards.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .costs import PriceTable
 from .guardrails import detect_injection, redact_pii
 from .guardrails.pii import PLACEHOLDER
 from .ledger import Ledger, LedgerUnavailableError, RequestRecord
+from .limits import LimitExceededError, Limits
 from .models import Generation, Generator, ProviderError
 from .models.prompt import INSUFFICIENT_CONTEXT, PromptPassage, cited_ids
 from .retrieval import Hit, IndexNotReadyError, ServedIndex
@@ -113,7 +115,9 @@ class AskPipeline:
         metrics: Metrics | None = None,
         prices: PriceTable | None = None,
         shutdown: Shutdown | None = None,
+        limits: Limits | None = None,
     ) -> None:
+        self.limits = limits
         self.shutdown = shutdown or Shutdown(settings.shutdown_grace_seconds)
         self.synonyms = synonyms or Synonyms([])
         self.metrics = metrics
@@ -123,13 +127,14 @@ class AskPipeline:
         self.generator = generator
         self.ledger = ledger
 
-    async def ask(self, question: str, caller: str) -> AskResult:
+    async def ask(self, question: str, caller: str, *, request_id: str | None = None) -> AskResult:
         """Run the slice. Exactly one ledger row is written, whatever happens, before the
-        caller hears the result: an answer is never sent for a request that is not recorded."""
+        caller hears the result: an answer is never sent for a request that is not recorded.
+        `request_id` is the id the HTTP layer gave the request (a new one when not given)."""
         started = time.perf_counter()
         with tracer.start_as_current_span("ask") as span:
             record = RequestRecord(
-                request_id=uuid.uuid4().hex,
+                request_id=request_id or uuid.uuid4().hex,
                 caller=caller,
                 provider=self.settings.model_provider,
                 model=self.generator.model.model_name,
@@ -139,7 +144,12 @@ class AskPipeline:
             )
             try:
                 result = await self._run(question, record, span)
-            except (ProviderError, ShuttingDownError, IndexNotReadyError) as error:
+            except (
+                LimitExceededError,
+                ProviderError,
+                ShuttingDownError,
+                IndexNotReadyError,
+            ) as error:
                 failure = self._failure(error, record)
                 await self._finish(record, span, started)
                 raise failure from error
@@ -157,7 +167,12 @@ class AskPipeline:
     def _failure(error: Exception, record: RequestRecord) -> AskFailedError:
         """The HTTP answer for a request that could not be served (and its ledger error code)."""
         status, retry_after = 503, None
-        if isinstance(error, ProviderError):
+        if isinstance(error, LimitExceededError):
+            # Refused by a cost or abuse limit before the model: recorded, costs nothing.
+            record.outcome, record.cost_usd = "limited", 0.0
+            status, code, message = 429, str(error.code), error.reason
+            retry_after = error.retry_after
+        elif isinstance(error, ProviderError):
             status, code, message = error.status, error.code, error.message
             retry_after = error.retry_after
         elif isinstance(error, ShuttingDownError):
@@ -183,6 +198,8 @@ class AskPipeline:
             with tracer.start_as_current_span("ledger.write"):
                 await run_in_threadpool(self.ledger.record_request, record)
         except LedgerUnavailableError as error:
+            if self.limits is not None:
+                self.limits.add_spend(record.caller, record.cost_usd)  # spent all the same
             logger.error(
                 "request %s not recorded (outcome %s, error %s): %s",
                 record.request_id,
@@ -202,6 +219,9 @@ class AskPipeline:
                 trace_id=record.trace_id or "",
                 retry_after=1,
             ) from error
+        if self.limits is not None:
+            # Counted at once on this replica; other replicas see it at their next ledger read.
+            self.limits.add_spend(record.caller, record.cost_usd)
         self._count(record)
 
     def _count(self, record: RequestRecord) -> None:
@@ -220,6 +240,12 @@ class AskPipeline:
             return AskResult(
                 record.request_id, record.trace_id or "", outcome, answer, citations or []
             )
+
+        # Cost and abuse limits first (after auth): a caller over its quota, or a day whose
+        # budget is spent, is refused (429) before the guards or the model see the question.
+        if self.limits is not None:
+            with tracer.start_as_current_span("limits.check"):
+                await self.limits.check(record.caller)
 
         # Input guard: refuse injections before anything else sees the text, then redact PII.
         with tracer.start_as_current_span("guardrails.input") as guard_span:

@@ -10,6 +10,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .context import REQUEST_ID_HEADER, error_body, request_id_of
+from .schemas import NOT_BLANK
+
 logger = logging.getLogger(__name__)
 
 
@@ -28,23 +31,32 @@ class ApiError(Exception):
         self.request_id, self.headers = request_id, headers
 
 
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
+_HTTP_CODES = {
+    400: "malformed_body",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "request_too_large",
+}
+# FastAPI's words for a body it cannot decode (invalid UTF-8, JSON nested too deeply).
+_UNPARSEABLE = "There was an error parsing the body"
 
 
-def _body(code: str, detail: str, request_id: str | None = None) -> dict[str, str | None]:
-    return {"code": code, "detail": detail, "request_id": request_id}
+# Pydantic names a failed pattern by its regex; say what the pattern means instead.
+_PATTERN_MEANINGS = {NOT_BLANK: "must not be blank (it needs a character that is not whitespace)"}
 
 
 def _validation_message(error: RequestValidationError) -> str:
     parts = []
     for problem in error.errors():
+        context = problem.get("ctx", {})
         if problem["type"] == "json_invalid":
-            parts.append(
-                f"body is not valid JSON ({problem.get('ctx', {}).get('error', 'parse error')})"
-            )
+            parts.append(f"body is not valid JSON ({context.get('error', 'parse error')})")
             continue
         location = ".".join(str(part) for part in problem["loc"] if part != "body")
-        parts.append(f"{location or 'body'}: {problem['msg']}")
+        message = problem["msg"]
+        if problem["type"] == "string_pattern_mismatch":
+            message = _PATTERN_MEANINGS.get(context.get("pattern", ""), message)
+        parts.append(f"{location or 'body'}: {message}")
     return "; ".join(parts)
 
 
@@ -52,20 +64,28 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, error: ApiError) -> JSONResponse:
         return JSONResponse(
-            _body(error.code, error.detail, error.request_id),
+            error_body(error.code, error.detail, error.request_id or request_id_of(request)),
             status_code=error.status,
             headers=error.headers,
         )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
-        return JSONResponse(_body("invalid_request", _validation_message(error)), status_code=422)
+        return JSONResponse(
+            error_body("invalid_request", _validation_message(error), request_id_of(request)),
+            status_code=422,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        detail = str(error.detail)
+        if error.status_code == 400 and detail == _UNPARSEABLE:
+            detail = "the body could not be parsed: send UTF-8 JSON, nested at most a few levels"
         return JSONResponse(
-            _body(
-                _HTTP_CODES.get(error.status_code, f"http_{error.status_code}"), str(error.detail)
+            error_body(
+                _HTTP_CODES.get(error.status_code, f"http_{error.status_code}"),
+                detail,
+                request_id_of(request),
             ),
             status_code=error.status_code,
             headers=getattr(error, "headers", None),
@@ -73,10 +93,19 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:
-        logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        request_id = request_id_of(request)
+        logger.exception(
+            "unhandled error on %s %s (request %s)", request.method, request.url.path, request_id
+        )
+        # Starlette answers this one outside every middleware, so the header is set here.
         return JSONResponse(
-            _body("internal_error", "an unexpected error occurred; it has been logged"),
+            error_body(
+                "internal_error",
+                "an unexpected error occurred; it has been logged with the request id",
+                request_id,
+            ),
             status_code=500,
+            headers={REQUEST_ID_HEADER: request_id} if request_id else None,
         )
 
 
@@ -94,7 +123,7 @@ class BodySizeLimitMiddleware:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(send)
+            await self._reject(scope, send)
             return
         received = 0
 
@@ -109,10 +138,10 @@ class BodySizeLimitMiddleware:
 
         await self.app(scope, limited_receive, send)
 
-    async def _reject(self, send: Send) -> None:
+    async def _reject(self, scope: Scope, send: Send) -> None:
+        request_id = scope.get("state", {}).get("request_id")
         response = JSONResponse(
-            _body("request_too_large", self._message),
-            status_code=413,
+            error_body("request_too_large", self._message, request_id), status_code=413
         )
         await response({"type": "http"}, _empty_receive, send)
 

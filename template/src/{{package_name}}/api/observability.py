@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 
 from fastapi import APIRouter, Request, Response
@@ -9,16 +10,39 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..telemetry import Metrics
+from .errors import ApiError
 
 observability = APIRouter(tags=["observability"])
 
 
+def _require_metrics_token(request: Request) -> None:
+    """401 unless `Authorization: Bearer <METRICS_TOKEN>`; open when no token is configured
+    (development only: staging and production refuse to start without one). API keys do not
+    open /metrics: the scraper's secret is separate from the callers'."""
+    token = request.app.state.settings.metrics_token
+    if token is None:
+        return
+    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+    expected = token.get_secret_value().encode()
+    if scheme.lower() != "bearer" or not secrets.compare_digest(
+        presented.strip().encode(), expected
+    ):
+        raise ApiError(
+            401,
+            "metrics_unauthorized",
+            "send the METRICS_TOKEN as Authorization: Bearer <token>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
 @observability.get("/metrics", include_in_schema=False)
 def metrics(request: Request) -> Response:
-    """Prometheus exposition. Open like the probes: no ids, no content, low-cardinality labels.
+    """Prometheus exposition: no ids, no content, low-cardinality labels, but spend, budget and
+    traffic figures, so it needs METRICS_TOKEN when one is set.
 
     Never touches the database: figures that come from it (drift, index age) are refreshed by
     the app's background maintenance, so a scrape answers even while the database is down."""
+    _require_metrics_token(request)
     registry_metrics: Metrics = request.app.state.metrics
     return Response(generate_latest(registry_metrics.registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -8,10 +8,11 @@ from fastapi import APIRouter, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from ..guardrails import redact_pii
-from ..ledger import LedgerUnavailableError, UnknownRequestError
+from ..ledger import FeedbackExistsError, LedgerUnavailableError, UnknownRequestError
 from ..pipeline import AskFailedError, AskPipeline
 from ..retrieval import IndexNotReadyError
 from .auth import Caller
+from .context import request_id_of
 from .errors import ApiError
 from .schemas import (
     AskRequest,
@@ -29,6 +30,7 @@ v1 = APIRouter(
     prefix="/v1",
     tags=["v1"],
     responses={
+        400: {"model": ErrorResponse, "description": "Body is not parseable UTF-8 JSON"},
         401: {"model": ErrorResponse, "description": "Missing or invalid API key"},
         413: {"model": ErrorResponse, "description": "Request body too large"},
         422: {"model": ErrorResponse, "description": "Invalid request body"},
@@ -79,11 +81,39 @@ def readyz(request: Request, response: Response) -> ReadinessResponse:
     )
 
 
+# An OpenAPI link: the request_id of an answer is what /v1/feedback takes (clients and
+# schemathesis' stateful tests follow it).
+FEEDBACK_LINK = {
+    "GiveFeedback": {
+        "operationId": "give_feedback",
+        "requestBody": {"request_id": "$response.body#/request_id", "helpful": True},
+        "description": "Say whether this answer helped",
+    }
+}
+
+
 @v1.post(
     "/ask",
     response_model=AskResponse,
     summary="Ask a question over the governed documents",
+    operation_id="ask",
     responses={
+        200: {"description": "An answer, an abstention or a refusal", "links": FEEDBACK_LINK},
+        429: {
+            "model": ErrorResponse,
+            "description": (
+                "A cost or abuse limit refused the request before the model was called: "
+                "`budget_exhausted` (DAILY_BUDGET_USD spent today), `caller_budget_exhausted` "
+                "(CALLER_DAILY_BUDGET_USD), or `rate_limited` (CALLER_REQUESTS_PER_MINUTE). "
+                "`Retry-After` says when to retry (for budgets: the next midnight UTC)."
+            ),
+            "headers": {
+                "Retry-After": {
+                    "description": "Seconds until the limit allows the request again",
+                    "schema": {"type": "integer"},
+                }
+            },
+        },
         502: {"model": ErrorResponse, "description": "The model provider failed"},
         503: {"model": ErrorResponse, "description": "Provider unavailable or index not ready"},
         504: {"model": ErrorResponse, "description": "The model provider timed out"},
@@ -97,13 +127,12 @@ async def ask(
     Every call is recorded in the ledger with its request id and trace id.
     """
     pipeline = _pipeline(request)
+    # The schema's maxLength (app.py puts MAX_QUESTION_CHARS into the OpenAPI document).
     limit = pipeline.settings.max_question_chars
     if len(body.question) > limit:
         raise ApiError(422, "question_too_long", f"question exceeds {limit} characters")
-    if not body.question.strip():
-        raise ApiError(422, "invalid_request", "question must not be blank")
     try:
-        result = await pipeline.ask(body.question, caller)
+        result = await pipeline.ask(body.question, caller, request_id=request_id_of(request))
     except AskFailedError as failure:
         headers = {"X-Request-ID": failure.request_id, "X-Trace-ID": failure.trace_id}
         if failure.retry_after is not None:
@@ -131,10 +160,18 @@ async def ask(
     response_model=FeedbackResponse,
     status_code=status.HTTP_201_CREATED,
     summary="Say whether an answer helped",
-    responses={404: {"model": ErrorResponse, "description": "Unknown request_id"}},
+    operation_id="give_feedback",
+    responses={
+        404: {"model": ErrorResponse, "description": "Unknown request_id"},
+        409: {"model": ErrorResponse, "description": "This request already has its vote"},
+        503: {"model": ErrorResponse, "description": "Ledger unavailable; retry"},
+    },
 )
 async def feedback(body: FeedbackRequest, request: Request, caller: Caller) -> FeedbackResponse:
-    """Close the loop: feedback turns requests into business outcomes (cost per outcome)."""
+    """Close the loop: feedback turns requests into business outcomes (cost per outcome).
+
+    One vote per request: a second vote on the same request_id is 409 `feedback_exists`, so a
+    retried or repeated click cannot count twice or contradict the first."""
     comment = redact_pii(body.comment).text if body.comment else None
     try:
         feedback_id = await run_in_threadpool(
@@ -145,6 +182,10 @@ async def feedback(body: FeedbackRequest, request: Request, caller: Caller) -> F
         )
     except UnknownRequestError:
         raise ApiError(404, "unknown_request", f"no request with id {body.request_id}") from None
+    except FeedbackExistsError:
+        raise ApiError(
+            409, "feedback_exists", f"request {body.request_id} already has feedback"
+        ) from None
     except LedgerUnavailableError as error:
         raise ApiError(
             503, "ledger_unavailable", f"{error}; the feedback was not saved, retry shortly"

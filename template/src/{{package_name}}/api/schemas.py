@@ -6,12 +6,19 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# "Contains a character that is not whitespace", spelled out: `\s` means different sets in the
+# validator (Rust regex), in JSON Schema (ECMA-262) and in Python's re, so a schema-valid question
+# could be refused. This class is every character any of them counts as whitespace.
+WHITESPACE = "\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+NOT_BLANK = f"[^{WHITESPACE}]"
+
 
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     question: str = Field(
-        min_length=1,
+        # At least one character that is not whitespace: the schema says what is accepted.
+        pattern=NOT_BLANK,
         description="The question, in natural language. PII is redacted before use.",
         examples=["How many days of annual leave can I carry over?"],
     )
@@ -54,7 +61,10 @@ class FeedbackResponse(BaseModel):
 class ErrorResponse(BaseModel):
     code: str = Field(description="Stable machine-readable error code.")
     detail: str = Field(description="What went wrong, for humans.")
-    request_id: str | None = None
+    request_id: str | None = Field(
+        default=None,
+        description="The request's id, also in the X-Request-ID header; quote it to support.",
+    )
 
 
 class HealthResponse(BaseModel):

@@ -22,6 +22,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Literal
 
 from sqlalchemy import ColumnElement, Connection, and_, case, distinct, func, select
 
@@ -31,6 +32,7 @@ from ..ledger.tables import feedback, requests
 from .kpi import KPI_NAME, KPI_TARGET_PERCENT
 from .schemas import (
     Bucket,
+    BudgetAndLimits,
     Cost,
     DashboardData,
     DriftScore,
@@ -199,6 +201,40 @@ def time_series(
     ]
 
 
+def budget_and_limits(
+    connection: Connection,
+    since: dt.datetime,
+    until: dt.datetime,
+    *,
+    daily_budget_usd: float,
+    enforcement: Literal["block", "alert"],
+) -> BudgetAndLimits:
+    """Spend of the current UTC day against the budget, and the window's limited requests."""
+    today = until.replace(hour=0, minute=0, second=0, microsecond=0)
+    spent = connection.execute(
+        select(func.coalesce(func.sum(requests.c.cost_usd), 0.0)).where(
+            requests.c.created_at >= today
+        )
+    ).scalar_one()
+    by_reason = {
+        str(code): int(count)
+        for code, count in connection.execute(
+            select(requests.c.error_code, func.count())
+            .where(_in_window(since, until), requests.c.outcome == "limited")
+            .group_by(requests.c.error_code)
+        )
+    }
+    return BudgetAndLimits(
+        daily_budget_usd=daily_budget_usd,
+        enforcement=enforcement,
+        spent_today_usd=float(spent),
+        used_share=float(spent) / daily_budget_usd if daily_budget_usd else None,
+        resets_at=today + dt.timedelta(days=1),
+        limited_requests=sum(by_reason.values()),
+        limited_by_reason=by_reason,
+    )
+
+
 def drift_status(score: float | None) -> DriftStatus:
     if score is None:
         return "insufficient_data"
@@ -215,6 +251,8 @@ def dashboard_data(
     now: dt.datetime | None = None,
     kpi_name: str = KPI_NAME,
     kpi_target_percent: int = KPI_TARGET_PERCENT,
+    daily_budget_usd: float = 0.0,
+    budget_enforcement: Literal["block", "alert"] = "block",
 ) -> DashboardData:
     """Every figure of the dashboard for the window ending at `now` (default: the present)."""
     until = _as_utc(now) if now is not None else dt.datetime.now(dt.UTC)
@@ -223,6 +261,13 @@ def dashboard_data(
         counts, tokens, total_cost, unpriced = request_counts(connection, since, until)
         verdicts = feedback_counts(connection, since, until)
         rows = _rows(connection, since, until)
+        limits = budget_and_limits(
+            connection,
+            since,
+            until,
+            daily_budget_usd=daily_budget_usd,
+            enforcement=budget_enforcement,
+        )
     latencies = [row.latency_ms for row in rows]
     successful = counts.answered - verdicts.answered_unhelpful
     success_share = _share(successful, counts.total)
@@ -258,6 +303,7 @@ def dashboard_data(
         ),
         feedback=verdicts,
         series=time_series(rows, since, until, BUCKET_SECONDS[window]),
+        limits=limits,
         drift=[
             DriftScore(feature=feature, psi=score, status=drift_status(score))
             for feature, score in drift_scores(ledger).items()

@@ -85,7 +85,14 @@ def data(
         raise ApiError(503, "not_ready", "the service is still starting")
     response.headers["Cache-Control"] = "no-store"
     try:
-        return dashboard_data(pipeline.ledger, window, service=request.app.title)
+        settings = request.app.state.settings
+        return dashboard_data(
+            pipeline.ledger,
+            window,
+            service=request.app.title,
+            daily_budget_usd=settings.daily_budget_usd,
+            budget_enforcement=settings.budget_enforcement,
+        )
     except SQLAlchemyError as error:
         raise ApiError(
             503, "ledger_unavailable", f"cannot read the ledger: {type(error).__name__}"

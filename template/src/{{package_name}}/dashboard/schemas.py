@@ -79,6 +79,21 @@ class DriftScore(BaseModel):
     status: DriftStatus
 
 
+class BudgetAndLimits(BaseModel):
+    """The daily budget (all callers and replicas, from the ledger) and the requests that cost
+    and abuse limits refused (429) in the window."""
+
+    daily_budget_usd: float = Field(description="DAILY_BUDGET_USD; 0: no budget")
+    enforcement: Literal["block", "alert"] = Field(description="BUDGET_ENFORCEMENT")
+    spent_today_usd: float = Field(description="Ledger cost since 00:00 UTC today")
+    used_share: float | None = Field(description="spent_today_usd / daily_budget_usd (0-1+)")
+    resets_at: dt.datetime = Field(description="Next 00:00 UTC, when the daily budgets reset")
+    limited_requests: int = Field(description="Requests refused by a limit in the window")
+    limited_by_reason: dict[str, int] = Field(
+        description="budget_exhausted, caller_budget_exhausted, rate_limited: requests each"
+    )
+
+
 class DashboardData(BaseModel):
     service: str
     window: Window
@@ -93,6 +108,7 @@ class DashboardData(BaseModel):
     kpi: Kpi
     feedback: FeedbackCounts
     series: list[Bucket]
+    limits: BudgetAndLimits
     drift: list[DriftScore] = Field(
         description="PSI of the latest requests vs the ones before (independent of the window)"
     )

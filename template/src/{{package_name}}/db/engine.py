@@ -13,11 +13,14 @@ for a pooled connection, so an outage turns into fast 503s instead of requests t
 from __future__ import annotations
 
 import sqlite3
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
+
+from ..private_files import create_owner_only
 
 SQLITE_BUSY_TIMEOUT_MS = 5_000
 CONNECT_TIMEOUT_SECONDS = 5
@@ -44,17 +47,32 @@ def _tune_sqlite(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
     cursor.close()
 
 
+def _owner_only_file(database: Path) -> Any:
+    """Before SQLite opens the file, create it 0600 if it is missing (a recreated file too)."""
+
+    def before_connect(*_args: Any) -> None:
+        # If that fails (e.g. its folder is gone), SQLite reports the error the service handles.
+        with suppress(OSError):
+            create_owner_only(database)
+
+    return before_connect
+
+
 def make_engine(database_url: str, *, pool_size: int = 10) -> Engine:
-    """An engine for DATABASE_URL; creates the folder of a SQLite file if needed."""
+    """An engine for DATABASE_URL; creates the folder of a SQLite file if needed, and the file
+    itself owner-only (0600) before SQLite opens it (its -wal/-shm files inherit that mode)."""
     url = normalise_url(database_url)
     if url.drivername.startswith("sqlite"):
-        if url.database not in (None, "", ":memory:"):
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        database = url.database
+        if database not in (None, "", ":memory:"):
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
             pool_pre_ping=True,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
         )
+        if database and database != ":memory:" and not database.startswith("file:"):
+            event.listen(engine, "do_connect", _owner_only_file(Path(database)))
         event.listen(engine, "connect", _tune_sqlite)
         return engine
     connect_args: dict[str, Any] = {}

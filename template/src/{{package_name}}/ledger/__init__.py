@@ -1,5 +1,17 @@
 """The request ledger: one row per request and per feedback, never raw PII."""
 
-from .store import Ledger, LedgerUnavailableError, RequestRecord, UnknownRequestError
+from .store import (
+    FeedbackExistsError,
+    Ledger,
+    LedgerUnavailableError,
+    RequestRecord,
+    UnknownRequestError,
+)
 
-__all__ = ["Ledger", "LedgerUnavailableError", "RequestRecord", "UnknownRequestError"]
+__all__ = [
+    "FeedbackExistsError",
+    "Ledger",
+    "LedgerUnavailableError",
+    "RequestRecord",
+    "UnknownRequestError",
+]

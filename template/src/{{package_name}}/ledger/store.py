@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, Table, delete, func, insert, select, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..guardrails import redact_pii
 from .tables import feedback, request_texts, requests
@@ -21,6 +21,10 @@ PURGE_BATCH = 1_000
 
 class UnknownRequestError(LookupError):
     """Feedback named a request id the ledger has never seen."""
+
+
+class FeedbackExistsError(ValueError):
+    """The request already has its feedback vote (one per request, a unique index says so)."""
 
 
 class LedgerUnavailableError(RuntimeError):
@@ -110,6 +114,10 @@ class Ledger:
                     )
                 )
                 return int(result.inserted_primary_key[0])  # type: ignore[index]
+        except IntegrityError as error:
+            # The request is known (checked above), so the unique index on request_id refused
+            # a second vote, even one racing the first from another replica.
+            raise FeedbackExistsError(request_id) from error
         except SQLAlchemyError as error:
             raise LedgerUnavailableError(
                 f"cannot write the ledger: {type(error).__name__}"

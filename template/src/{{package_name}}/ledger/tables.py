@@ -49,7 +49,15 @@ feedback = Table(
     "feedback",
     metadata,
     Column("feedback_id", Integer, primary_key=True, autoincrement=True),
-    Column("request_id", String(32), ForeignKey("requests.request_id"), nullable=False, index=True),
+    # One vote per request (migration 0004): a second vote is refused with 409.
+    Column(
+        "request_id",
+        String(32),
+        ForeignKey("requests.request_id"),
+        nullable=False,
+        index=True,
+        unique=True,
+    ),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("helpful", Boolean, nullable=False),
     Column("comment", String(1000), nullable=True, doc="PII-redacted free text"),

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..private_files import create_owner_only
 from .confidence import ConfidenceModel
 from .corpus import Document
 from .embeddings import MODEL_NAME, Vectors, load_embedder
@@ -161,6 +162,7 @@ def write_index(
     vectors = load_embedder().embed([_passage_text(p.title, p.heading, p.body) for p in passages])
     temporary = index_path.with_name(f".{index_path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
     try:
+        create_owner_only(temporary)  # 0600 from the start; the rename keeps the mode
         with closing(sqlite3.connect(temporary)) as connection, connection:
             connection.executescript(SCHEMA)
             connection.executemany(

@@ -40,6 +40,17 @@ class Metrics:
         )
         self.daily_budget = Gauge("llm_daily_budget_usd", "Daily model budget", registry=r)
         self.daily_budget.set(daily_budget_usd)
+        self.budget_spent = Gauge(
+            "llm_budget_spent_today_usd",
+            "Model spend of the current UTC day, all replicas, as this replica last read the ledger",
+            registry=r,
+        )
+        self.ask_limited = Counter(
+            "ask_limited",
+            "Questions refused by a cost or abuse limit (429), by limit",
+            ["reason"],
+            registry=r,
+        )
         self.guardrail_triggers = Counter(
             "guardrail_triggers", "Guardrail rules that fired", ["rule"], registry=r
         )
@@ -61,7 +72,9 @@ class Metrics:
             "drift_psi", "Population stability index, recent vs reference", ["feature"], registry=r
         )
         # Pre-create label sets so dashboards and rules see zeros, not gaps, from the start.
-        for outcome in ("answered", "abstained", "refused", "failed"):
+        for outcome in ("answered", "abstained", "refused", "failed", "limited"):
             self.ask_requests.labels(outcome)
+        for reason in ("rate_limited", "caller_budget_exhausted", "budget_exhausted"):
+            self.ask_limited.labels(reason)
         for helpful in ("true", "false"):
             self.feedback.labels(helpful)
