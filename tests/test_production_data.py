@@ -35,6 +35,8 @@ pytestmark = [pytest.mark.generated, pytest.mark.e2e, pytest.mark.postgres]
 
 PACKAGE = "policy_assistant"
 API_KEY = "production-path-test-key-0123456789"  # a throwaway test key
+# Production requires a scrape token for /metrics (a throwaway one, like the key).
+METRICS_TOKEN = "production-path-metrics-token-9f8e7d6c5b4a"  # pragma: allowlist secret
 QUESTION = "How many days of annual leave can I carry over?"
 # The served snapshot must change within this bound on every replica (the promise).
 REFRESH_BOUND_SECONDS = 60
@@ -181,6 +183,7 @@ def deployment(
     env = {
         "APP_ENV": "production",
         "API_KEYS": API_KEY,
+        "METRICS_TOKEN": METRICS_TOKEN,
         "DATABASE_URL": postgres_server.url.rsplit("/", 1)[0] + f"/{database}",
         "CORPUS_DIR": str(corpus),
         "LOG_LEVEL": "warning",
@@ -304,7 +307,10 @@ class _Poller(threading.Thread):
         while not self.done.is_set():
             for url in self.urls:
                 try:
-                    with urllib.request.urlopen(f"{url}/metrics", timeout=5) as response:
+                    scrape = urllib.request.Request(
+                        f"{url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+                    )
+                    with urllib.request.urlopen(scrape, timeout=5) as response:
                         self.statuses.append(response.status)
                 except urllib.error.HTTPError as error:
                     self.statuses.append(error.code)

@@ -218,7 +218,9 @@ def test_a_0_2_0_ledger_keeps_its_rows_through_update_and_migrate(
     assert _leftovers(project) == []
     git_commit_all(project, f"Update to {CURRENT}")
     run(["uv", "sync", "--locked", "--quiet"], project)
-    env = {"APP_ENV": "production"}
+    # Production needs a scrape token for /metrics since 0.3.0 (the CHANGELOG's upgrade step);
+    # `make run` wrote a strong random API key into .env.
+    env = {"APP_ENV": "production", "METRICS_TOKEN": "update-test-metrics-token-5e4d3c2b1a09"}
     refused = run(["make", "run"], project, env=env | {"PORT": str(free_port())}, check=False)
     assert refused.returncode != 0 and "make migrate" in refused.stderr, refused.stderr
 
