@@ -5,12 +5,15 @@ from __future__ import annotations
 from types import FrameType
 
 import uvicorn
+from fastapi import FastAPI
 
+from .api.context import MAX_HEADER_BYTES
 from .app import create_app
 from .settings import Settings
 from .shutdown import Shutdown
 
 KEEP_ALIVE_SECONDS = 75
+SERVER_MAX_HEAD_BYTES = 4 * MAX_HEADER_BYTES
 
 
 class _GracefulServer(uvicorn.Server):
@@ -24,9 +27,9 @@ class _GracefulServer(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
-def serve(settings: Settings) -> None:
-    app = create_app(settings)
-    config = uvicorn.Config(
+def server_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
+    """How uvicorn serves the app (serve() and the tests that need a real server use it)."""
+    return uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
@@ -37,5 +40,13 @@ def serve(settings: Settings) -> None:
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         # The server's own bound; requests still in a model call are answered before it.
         timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_seconds)),
+        # Above the app's own header limit, so oversized headers reach the app and get a 431
+        # in the error shape with a request id (api/context.py); only a request head above
+        # this is refused by uvicorn itself, with a plain-text 400.
+        h11_max_incomplete_event_size=SERVER_MAX_HEAD_BYTES,
     )
-    _GracefulServer(config, app.state.shutdown).run()
+
+
+def serve(settings: Settings) -> None:
+    app = create_app(settings)
+    _GracefulServer(server_config(app, settings), app.state.shutdown).run()
