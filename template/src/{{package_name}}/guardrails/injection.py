@@ -33,7 +33,8 @@ _PATTERNS: dict[str, str] = {
         r"|\b(ignore|disregard|forget)\s+(all\s+(of\s+)?)?(the\s+|everything\s+)?"
         r"(above|previous|prior|preceding|foregoing|earlier)\s*([.,;:!]|and\b|then\b|$)"
     ),
-    # Asking the assistant to hand over secrets: "reveal the API keys", "dump your credentials".
+    # Asking the assistant to hand over secrets, as in "reveal the API keys" or "dump your
+    # credentials".
     "reveal_secrets": (
         r"\b(reveal|dump|exfiltrate|print out)\s+(me\s+)?(the\s+|your\s+|all\s+(the\s+|your\s+)?|any\s+)?"
         r"(api[\s_-]?keys?|secret\s+keys?|access\s+tokens?|private\s+keys?|credentials"
@@ -77,7 +78,7 @@ _HOMOGLYPHS = str.maketrans(
     "\u0415\u041a\u041c\u041d\u041e\u0420\u0421\u0422\u0425\u0406\u0408\u0405"
     "\u03bf\u03b1\u03b5\u03b9\u03ba\u03bd\u03c1\u03c4\u03c5\u0391\u0392\u0395\u0397"
     "\u0399\u039a\u039c\u039d\u039f\u03a1\u03a4\u03a5\u03a7\u0396",
-    "aeopcyxijsdhABEKMHOPCTXIJSoaeiknptuABEHIKMNOPTYXZ",
+    "aeopcyxijsdhABEKMHOPCTXIJSoaeiknptuABEHIKMNOPTYXZ",  # pragma: allowlist secret
 )
 # Three or more single letters joined by one space, dot, hyphen, underscore or asterisk:
 # "i g n o r e", "i.g.n.o.r.e", "i-g-n-o-r-e". Joined back into one word.
