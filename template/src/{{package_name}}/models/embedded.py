@@ -1,7 +1,7 @@
 """The embedded default model: extractive, deterministic and offline.
 
-It answers by quoting the passage sentences that best cover the question, each with its
-citation, so it is grounded by construction and needs no weights, GPU or network. It plugs into
+It answers by quoting the passage statements (list items, or sentences of longer paragraphs)
+that best cover the question, each with its citation, so it is grounded by construction and needs no weights, GPU or network. It plugs into
 pydantic-ai as a `FunctionModel`, so the offline path runs the same Agent code as real providers.
 """
 
@@ -22,6 +22,10 @@ from .prompt import INSUFFICIENT_CONTEXT, parse_prompt
 EMBEDDED_MODEL_NAME = "thinslice-extractive-v1"
 MAX_SENTENCES = 4
 MIN_SENTENCE_CHARS = 12
+# A policy states one rule per list item, often in two sentences ("Report within 1 hour. Call
+# ext. 4400."): quoting the whole item keeps the rule with its figures. Lines longer than this
+# (prose paragraphs) are quoted sentence by sentence instead.
+MAX_UNIT_CHARS = 280
 # A further sentence must score at least this share of the best, so answers stay on point.
 SECOND_SENTENCE_RATIO = 0.5
 # ...or one that covers not-yet-covered question terms of at least this share of the question.
@@ -71,8 +75,7 @@ def extract_answer(prompt: str, synonyms: Synonyms | None = None) -> str:
     sentences: list[tuple[int, str, set[str], set[str], str]] = []
     for rank, passage in enumerate(passages):
         context = terms(passage.section)
-        for sentence in _SENTENCE_END.split(passage.text):
-            sentence = sentence.strip()
+        for sentence in _statements(passage.text):
             if len(sentence) >= MIN_SENTENCE_CHARS:
                 sentences.append((rank, sentence, terms(sentence), context, passage.doc_id))
     if not sentences:
@@ -123,6 +126,17 @@ class _Candidate:
     sentence: str
     doc_id: str
     matched: set[str]
+
+
+def _statements(text: str) -> list[str]:
+    """The quotable units of a passage: each line (a list item or a short paragraph), split into
+    sentences only when longer than MAX_UNIT_CHARS."""
+    units = []
+    for line in text.splitlines():
+        line = line.strip()
+        parts = _SENTENCE_END.split(line) if len(line) > MAX_UNIT_CHARS else [line]
+        units += [part.strip() for part in parts]
+    return units
 
 
 def _idf(wanted: set[str], documents: list[set[str]]) -> dict[str, float]:
