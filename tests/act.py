@@ -48,9 +48,14 @@ def run_act(
     job: str | None = None,
     env: dict[str, str] | None = None,
     inputs: dict[str, str] | None = None,
+    variables: dict[str, str] | None = None,
     timeout: float = 900,
 ) -> subprocess.CompletedProcess[str]:
-    """Run one workflow of `repo` under act; returns the result (exit code not checked)."""
+    """Run one workflow of `repo` under act; returns the result (exit code not checked).
+
+    There is no Docker engine, registry or cluster here, so the repository variable
+    DEPLOY_BACKEND is `local` unless `variables` says otherwise: the workflows take the local
+    backend's path exactly as a team's self-hosted runner does (they never look for act)."""
     path = repo / ".github" / "workflows" / workflow
     step_env = {"UV_PYTHON_DOWNLOADS": "never"} | (env or {})
     if os.environ.get("PYENV_VERSION"):
@@ -61,6 +66,8 @@ def run_act(
         args += ["-j", job]
     for name, value in step_env.items():
         args += ["--env", f"{name}={value}"]
+    for name, value in ({"DEPLOY_BACKEND": "local"} | (variables or {})).items():
+        args += ["--var", f"{name}={value}"]
     for name, value in (inputs or {}).items():
         args += ["--input", f"{name}={value}"]
     return subprocess.run(

@@ -3,14 +3,10 @@
 #   CONFIGURED   kubernetes or local (the repository variable DEPLOY_BACKEND)
 #   KUBE_CONFIG  kubeconfig contents (the environment secret), for jobs that talk to the cluster
 #   NEEDS_CLUSTER  "false" for jobs that only build
-# Under act (ACT is set) there is no registry and no cluster: the local backend is used.
+# Tests (act, offline) choose the local backend the way a team does: DEPLOY_BACKEND=local.
 set -euo pipefail
 
 backend="${CONFIGURED:-kubernetes}"
-if [ -n "${ACT:-}" ]; then
-    echo "Running under act: using the local backend (no registry, no cluster)."
-    backend=local
-fi
 case "$backend" in
     local) ;;
     kubernetes)

@@ -12,7 +12,6 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Literal
 
 from opentelemetry import trace
 from opentelemetry.trace import Span
@@ -31,8 +30,7 @@ from .settings import Settings
 from .shutdown import Shutdown, ShuttingDownError
 from .telemetry import Metrics
 from .telemetry.genai import model_call_span, record_content, record_response
-
-Outcome = Literal["answered", "abstained", "refused"]
+from .vocabulary import AnswerOutcome, Outcome
 
 REFUSAL = (
     "I can't help with that request: it looks like an attempt to change my instructions. "
@@ -59,7 +57,7 @@ class Citation:
 class AskResult:
     request_id: str
     trace_id: str
-    outcome: Outcome
+    outcome: AnswerOutcome
     answer: str
     citations: list[Citation] = field(default_factory=list)
 
@@ -169,7 +167,7 @@ class AskPipeline:
         status, retry_after = 503, None
         if isinstance(error, LimitExceededError):
             # Refused by a cost or abuse limit before the model: recorded, costs nothing.
-            record.outcome, record.cost_usd = "limited", 0.0
+            record.outcome, record.cost_usd = Outcome.LIMITED, 0.0
             status, code, message = 429, str(error.code), error.reason
             retry_after = error.retry_after
         elif isinstance(error, ProviderError):
@@ -209,7 +207,7 @@ class AskPipeline:
             )
             span.set_attribute("error.type", "ledger_unavailable")
             if self.metrics is not None:
-                self.metrics.ask_requests.labels("failed").inc()
+                self.metrics.ask_requests.labels(Outcome.FAILED).inc()
                 self.metrics.ledger_write_failures.inc()
             raise AskFailedError(
                 503,
@@ -234,7 +232,7 @@ class AskPipeline:
 
     async def _run(self, question: str, record: RequestRecord, span: Span) -> AskResult:
         def result(
-            outcome: Outcome, answer: str, citations: list[Citation] | None = None
+            outcome: AnswerOutcome, answer: str, citations: list[Citation] | None = None
         ) -> AskResult:
             record.outcome = outcome
             return AskResult(

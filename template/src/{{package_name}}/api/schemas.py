@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..vocabulary import AnswerOutcome
+
 # "Contains a character that is not whitespace", spelled out: `\s` means different sets in the
 # validator (Rust regex), in JSON Schema (ECMA-262) and in Python's re, so a schema-valid question
 # could be refused. This class is every character any of them counts as whitespace.
@@ -33,7 +35,7 @@ class CitationOut(BaseModel):
 class AskResponse(BaseModel):
     answer: str
     citations: list[CitationOut]
-    outcome: Literal["answered", "abstained", "refused"] = Field(
+    outcome: AnswerOutcome = Field(
         description=(
             "answered: grounded answer with citations; abstained: not enough evidence; "
             "refused: the request broke a guardrail."

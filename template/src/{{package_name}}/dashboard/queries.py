@@ -21,7 +21,6 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Literal
 
 from sqlalchemy import ColumnElement, Connection, and_, case, distinct, func, select
@@ -29,6 +28,7 @@ from sqlalchemy import ColumnElement, Connection, and_, case, distinct, func, se
 from ..drift import drift_scores
 from ..ledger import Ledger
 from ..ledger.tables import feedback, requests
+from ..vocabulary import Outcome, percentile
 from .kpi import KPI_NAME, KPI_TARGET_PERCENT
 from .schemas import (
     Bucket,
@@ -54,24 +54,9 @@ WINDOWS: dict[Window, dt.timedelta] = {
 }
 # Time-series resolution: 5-minute buckets for 1h, hourly for 24h, daily for 7d and 30d.
 BUCKET_SECONDS: dict[Window, int] = {"1h": 300, "24h": 3600, "7d": 86_400, "30d": 86_400}
-OUTCOMES = ("answered", "abstained", "refused", "failed")
 # PSI bands, as in drift.py: < 0.1 stable, 0.1-0.25 worth a look, > 0.25 a real shift.
 DRIFT_WATCH = 0.1
 DRIFT_SHIFT = 0.25
-
-
-def percentile(values: Sequence[float], percent: float) -> float | None:
-    """The percentile by linear interpolation between closest ranks (numpy's default).
-
-    None for no values. E.g. the p50 of 10, 20, 30, 40 is 25 and their p95 is 38.5.
-    """
-    if not values:
-        return None
-    ordered = sorted(values)
-    # The rank as an exact fraction: 11 * 95 / 100 is 10.45, not 10.449999999999999.
-    rank = Fraction(len(ordered) - 1) * Fraction(percent) / 100
-    low, high = math.floor(rank), math.ceil(rank)
-    return ordered[low] + (ordered[high] - ordered[low]) * float(rank - low)
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -111,7 +96,7 @@ def request_counts(
         .where(_in_window(since, until))
         .group_by(requests.c.outcome)
     )
-    by_outcome = dict.fromkeys(OUTCOMES, 0)
+    by_outcome: dict[str, int] = dict.fromkeys(Outcome, 0)
     input_tokens = output_tokens = unpriced_rows = 0
     cost = 0.0
     for outcome, count, inputs, outputs, usd, unpriced_count in connection.execute(query):
@@ -124,10 +109,11 @@ def request_counts(
     total = sum(by_outcome.values())
     counts = RequestCounts(
         total=total,
-        answered=by_outcome["answered"],
-        abstained=by_outcome["abstained"],
-        refused=by_outcome["refused"],
-        failed=by_outcome["failed"],
+        answered=by_outcome[Outcome.ANSWERED],
+        abstained=by_outcome[Outcome.ABSTAINED],
+        refused=by_outcome[Outcome.REFUSED],
+        failed=by_outcome[Outcome.FAILED],
+        limited=by_outcome[Outcome.LIMITED],
     )
     return counts, Tokens(input=input_tokens, output=output_tokens), cost, unpriced_rows
 

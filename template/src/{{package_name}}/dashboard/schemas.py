@@ -17,6 +17,7 @@ class RequestCounts(BaseModel):
     abstained: int
     refused: int
     failed: int
+    limited: int = Field(description="Refused by a cost or abuse limit (429)")
 
 
 class Rates(BaseModel):

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, Table, delete, func, insert, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..guardrails import redact_pii
+from ..vocabulary import Outcome
 from .tables import feedback, request_texts, requests
 
 # Built once: SQLAlchemy caches its compiled form, so a request pays only for the round trip.
@@ -40,7 +41,7 @@ class RequestRecord:
     provider: str
     model: str
     question_chars: int
-    outcome: str = "failed"
+    outcome: str = Outcome.FAILED  # an Outcome; a str, as the column stores it
     latency_ms: float = 0.0
     snapshot_id: str | None = None
     error_code: str | None = None

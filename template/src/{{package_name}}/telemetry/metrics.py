@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from ..vocabulary import Outcome
+
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30)
 
 
@@ -72,8 +74,8 @@ class Metrics:
             "drift_psi", "Population stability index, recent vs reference", ["feature"], registry=r
         )
         # Pre-create label sets so dashboards and rules see zeros, not gaps, from the start.
-        for outcome in ("answered", "abstained", "refused", "failed", "limited"):
-            self.ask_requests.labels(outcome)
+        for outcome in Outcome:
+            self.ask_requests.labels(outcome.value)
         for reason in ("rate_limited", "caller_budget_exhausted", "budget_exhausted"):
             self.ask_limited.labels(reason)
         for helpful in ("true", "false"):
