@@ -66,12 +66,12 @@ class AskFailedError(Exception):
     """The request could not be answered (provider failure, index not ready, shutting down,
     or its ledger row could not be written).
 
-    Carries the HTTP status and the ids, so the caller can quote the recorded request.
+    Carries the stable error code (the API maps it to an HTTP status) and the ids, so the
+    caller can quote the recorded request.
     """
 
     def __init__(
         self,
-        status: int,
         code: str,
         message: str,
         *,
@@ -80,7 +80,7 @@ class AskFailedError(Exception):
         retry_after: float | None = None,
     ) -> None:
         super().__init__(f"{code}: {message}")
-        self.status, self.code, self.message = status, code, message
+        self.code, self.message = code, message
         self.request_id, self.trace_id, self.retry_after = request_id, trace_id, retry_after
 
 
@@ -163,15 +163,15 @@ class AskPipeline:
 
     @staticmethod
     def _failure(error: Exception, record: RequestRecord) -> AskFailedError:
-        """The HTTP answer for a request that could not be served (and its ledger error code)."""
-        status, retry_after = 503, None
+        """The failure of a request that could not be served, with its ledger error code."""
+        retry_after = None
         if isinstance(error, LimitExceededError):
             # Refused by a cost or abuse limit before the model: recorded, costs nothing.
             record.outcome, record.cost_usd = Outcome.LIMITED, 0.0
-            status, code, message = 429, str(error.code), error.reason
+            code, message = str(error.code), error.reason
             retry_after = error.retry_after
         elif isinstance(error, ProviderError):
-            status, code, message = error.status, error.code, error.message
+            code, message = error.code, error.message
             retry_after = error.retry_after
         elif isinstance(error, ShuttingDownError):
             code, message, retry_after = "shutting_down", str(error), 1.0
@@ -179,7 +179,6 @@ class AskPipeline:
             code, message = "index_not_ready", str(error)
         record.error_code = code
         return AskFailedError(
-            status,
             code,
             message,
             request_id=record.request_id,
@@ -210,7 +209,6 @@ class AskPipeline:
                 self.metrics.ask_requests.labels(Outcome.FAILED).inc()
                 self.metrics.ledger_write_failures.inc()
             raise AskFailedError(
-                503,
                 "ledger_unavailable",
                 f"{error}; the request was not served, retry shortly",
                 request_id=record.request_id,

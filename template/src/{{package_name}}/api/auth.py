@@ -28,13 +28,13 @@ def require_api_key(
     """Return the caller id; 401 unless the key matches one configured in API_KEYS."""
     presented = header_key or (bearer.credentials if bearer else None)
     if not presented:
-        raise ApiError(401, "missing_api_key", "send an API key in the X-API-Key header")
+        raise ApiError("missing_api_key", "send an API key in the X-API-Key header")
     valid = False
     # Compare against every key, without short-circuiting, in constant time per key.
     for key in request.app.state.settings.api_key_values:
         valid |= hmac.compare_digest(presented.encode(), key.encode())
     if not valid:
-        raise ApiError(401, "invalid_api_key", "the API key is not valid")
+        raise ApiError("invalid_api_key", "the API key is not valid")
     return caller_id(presented)
 
 

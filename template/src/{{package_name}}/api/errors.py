@@ -16,10 +16,54 @@ from .schemas import NOT_BLANK
 logger = logging.getLogger(__name__)
 
 
+# Every error code the service answers with, and its HTTP status: the one place where domain
+# errors (which carry only a stable code) meet HTTP. Clients branch on the code; the status says
+# who can fix it (4xx the caller, 502 the provider's reply, 503 retry later, 504 too slow).
+STATUS_BY_CODE: dict[str, int] = {
+    # The caller's request
+    "malformed_body": 400,
+    "missing_api_key": 401,
+    "invalid_api_key": 401,
+    "metrics_unauthorized": 401,
+    "not_found": 404,
+    "unknown_request": 404,
+    "method_not_allowed": 405,
+    "feedback_exists": 409,
+    "request_too_large": 413,
+    "invalid_request": 422,
+    "question_too_long": 422,
+    "headers_too_large": 431,
+    # Cost and abuse limits (limits/)
+    "rate_limited": 429,
+    "caller_budget_exhausted": 429,
+    "budget_exhausted": 429,
+    # The model provider (models/errors.py)
+    "provider_auth_failed": 502,
+    "provider_error": 502,
+    "provider_bad_response": 502,
+    "provider_rate_limited": 503,
+    "provider_unavailable": 503,
+    "provider_unreachable": 503,
+    "provider_timeout": 504,
+    # This service, for now
+    "not_ready": 503,
+    "index_not_ready": 503,
+    "shutting_down": 503,
+    "ledger_unavailable": 503,
+    "internal_error": 500,
+}
+# Errors the framework raises by status, named by their code in the table above.
+_FRAMEWORK_CODES = {
+    STATUS_BY_CODE[code]: code
+    for code in ("malformed_body", "not_found", "method_not_allowed", "request_too_large")
+}
+
+
 class ApiError(Exception):
+    """An error response: `code` is stable and decides the status (STATUS_BY_CODE)."""
+
     def __init__(
         self,
-        status: int,
         code: str,
         detail: str,
         *,
@@ -27,16 +71,10 @@ class ApiError(Exception):
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
-        self.status, self.code, self.detail = status, code, detail
+        self.status, self.code, self.detail = STATUS_BY_CODE[code], code, detail
         self.request_id, self.headers = request_id, headers
 
 
-_HTTP_CODES = {
-    400: "malformed_body",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "request_too_large",
-}
 # FastAPI's words for a body it cannot decode (invalid UTF-8, JSON nested too deeply).
 _UNPARSEABLE = "There was an error parsing the body"
 
@@ -73,7 +111,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
         return JSONResponse(
             error_body("invalid_request", _validation_message(error), request_id_of(request)),
-            status_code=422,
+            status_code=STATUS_BY_CODE["invalid_request"],
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -83,7 +121,7 @@ def install_error_handlers(app: FastAPI) -> None:
             detail = "the body could not be parsed: send UTF-8 JSON, nested at most a few levels"
         return JSONResponse(
             error_body(
-                _HTTP_CODES.get(error.status_code, f"http_{error.status_code}"),
+                _FRAMEWORK_CODES.get(error.status_code, f"http_{error.status_code}"),
                 detail,
                 request_id_of(request),
             ),

@@ -28,7 +28,6 @@ def _require_metrics_token(request: Request) -> None:
         presented.strip().encode(), expected
     ):
         raise ApiError(
-            401,
             "metrics_unauthorized",
             "send the METRICS_TOKEN as Authorization: Bearer <token>",
             headers={"WWW-Authenticate": "Bearer"},

@@ -130,7 +130,7 @@ async def ask(
     # The schema's maxLength (app.py puts MAX_QUESTION_CHARS into the OpenAPI document).
     limit = pipeline.settings.max_question_chars
     if len(body.question) > limit:
-        raise ApiError(422, "question_too_long", f"question exceeds {limit} characters")
+        raise ApiError("question_too_long", f"question exceeds {limit} characters")
     try:
         result = await pipeline.ask(body.question, caller, request_id=request_id_of(request))
     except AskFailedError as failure:
@@ -138,7 +138,6 @@ async def ask(
         if failure.retry_after is not None:
             headers["Retry-After"] = str(math.ceil(failure.retry_after))
         raise ApiError(
-            failure.status,
             failure.code,
             failure.message,
             request_id=failure.request_id,
@@ -181,14 +180,14 @@ async def feedback(body: FeedbackRequest, request: Request, caller: Caller) -> F
             comment=comment,
         )
     except UnknownRequestError:
-        raise ApiError(404, "unknown_request", f"no request with id {body.request_id}") from None
+        raise ApiError("unknown_request", f"no request with id {body.request_id}") from None
     except FeedbackExistsError:
         raise ApiError(
-            409, "feedback_exists", f"request {body.request_id} already has feedback"
+            "feedback_exists", f"request {body.request_id} already has feedback"
         ) from None
     except LedgerUnavailableError as error:
         raise ApiError(
-            503, "ledger_unavailable", f"{error}; the feedback was not saved, retry shortly"
+            "ledger_unavailable", f"{error}; the feedback was not saved, retry shortly"
         ) from error
     request.app.state.metrics.feedback.labels("true" if body.helpful else "false").inc()
     return FeedbackResponse(feedback_id=feedback_id, request_id=body.request_id)

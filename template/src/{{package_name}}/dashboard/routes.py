@@ -82,7 +82,7 @@ def data(
     a time series and drift scores, from the ledger. Needs the API key, like `/v1/*`."""
     pipeline = getattr(request.app.state, "pipeline", None)
     if pipeline is None:
-        raise ApiError(503, "not_ready", "the service is still starting")
+        raise ApiError("not_ready", "the service is still starting")
     response.headers["Cache-Control"] = "no-store"
     try:
         settings = request.app.state.settings
@@ -95,5 +95,5 @@ def data(
         )
     except SQLAlchemyError as error:
         raise ApiError(
-            503, "ledger_unavailable", f"cannot read the ledger: {type(error).__name__}"
+            "ledger_unavailable", f"cannot read the ledger: {type(error).__name__}"
         ) from error

@@ -1,4 +1,5 @@
-"""Map provider failures to one error type the API turns into a clear 502/503/504."""
+"""Map provider failures to one error type with a stable code (api/errors.py gives each its
+HTTP status: 502 for a bad reply, 503 to retry later, 504 too slow)."""
 
 from __future__ import annotations
 
@@ -24,12 +25,11 @@ MALFORMED_REPLY_ERRORS = (LookupError, AttributeError, TypeError, ValueError)
 
 @dataclass
 class ProviderError(Exception):
-    """A model call failed; `status` is the HTTP status the caller gets, `code` is stable.
+    """A model call failed; `code` is stable (and decides the HTTP status, api/errors.py).
 
     `retryable` says whether another attempt within the request's deadline may succeed.
     """
 
-    status: int
     code: str
     message: str
     retry_after: float | None = None
@@ -42,7 +42,7 @@ class ProviderError(Exception):
 def bad_response(
     message: str = "the model provider returned an empty, truncated or malformed reply",
 ) -> ProviderError:
-    return ProviderError(502, "provider_bad_response", message)
+    return ProviderError("provider_bad_response", message)
 
 
 def deadline_exceeded(
@@ -51,7 +51,6 @@ def deadline_exceeded(
     """The 504 of a request whose model call ran out of time: it states the total deadline."""
     tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
     return ProviderError(
-        504,
         "provider_timeout",
         f"the model provider did not answer within the {deadline_seconds:g}s deadline "
         f"(MODEL_DEADLINE_SECONDS; {tries}, each at most {timeout_seconds:g}s)",
@@ -67,14 +66,12 @@ def classify(error: BaseException, timeout_seconds: float) -> ProviderError:
     """
     if isinstance(error, ModelTimeoutError | ModelRequestTimeout):
         return ProviderError(
-            504,
             "provider_timeout",
             f"the model provider did not answer one attempt within {timeout_seconds:g}s",
             retryable=True,
         )
     if isinstance(error, ModelRateLimitError | ModelQuotaExceededError):
         return ProviderError(
-            503,
             "provider_rate_limited",
             "the model provider is rate limiting this service; retry later",
             retry_after=error.retry_after,
@@ -82,22 +79,20 @@ def classify(error: BaseException, timeout_seconds: float) -> ProviderError:
         )
     if isinstance(error, ModelUnavailableError):
         return ProviderError(
-            503,
             "provider_unavailable",
             "the model provider is temporarily unavailable",
             retryable=True,
         )
     if isinstance(error, ModelConnectionError):
         return ProviderError(
-            503, "provider_unreachable", "cannot connect to the model provider", retryable=True
+            "provider_unreachable", "cannot connect to the model provider", retryable=True
         )
     if isinstance(error, ModelAuthenticationError):
         return ProviderError(
-            502, "provider_auth_failed", "the model provider rejected this service's credentials"
+            "provider_auth_failed", "the model provider rejected this service's credentials"
         )
     if isinstance(error, ModelHTTPError):
         return ProviderError(
-            502,
             "provider_error",
             f"the model provider failed with HTTP {error.status_code}",
             retryable=error.status_code >= 500,
@@ -106,7 +101,7 @@ def classify(error: BaseException, timeout_seconds: float) -> ProviderError:
         # A reply arrived but could not be decoded (e.g. not JSON): malformed, not an error.
         return bad_response()
     if isinstance(error, ModelAPIError):
-        return ProviderError(502, "provider_error", "the model provider returned an error")
+        return ProviderError("provider_error", "the model provider returned an error")
     if isinstance(error, (UnexpectedModelBehavior, *MALFORMED_REPLY_ERRORS)):
         return bad_response()
     raise error
