@@ -23,9 +23,12 @@ REQUEST_ID_HEADER = "X-Request-ID"
 MAX_HEADER_BYTES = 16_384
 
 
-def request_id_of(request: Request) -> str | None:
-    """The id RequestContextMiddleware gave this request (None outside the middleware)."""
-    return getattr(request.state, "request_id", None)
+def request_id_of(request: Request | Scope) -> str | None:
+    """The id RequestContextMiddleware gave this request (None outside the middleware), from
+    the request or, in an ASGI middleware, its scope."""
+    scope = request.scope if isinstance(request, Request) else request
+    request_id = scope.get("state", {}).get("request_id")
+    return str(request_id) if request_id is not None else None
 
 
 def error_body(code: str, detail: str, request_id: str | None) -> dict[str, str | None]:

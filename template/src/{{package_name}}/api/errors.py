@@ -177,7 +177,7 @@ class BodySizeLimitMiddleware:
         await self.app(scope, limited_receive, send)
 
     async def _reject(self, scope: Scope, send: Send) -> None:
-        request_id = scope.get("state", {}).get("request_id")
+        request_id = request_id_of(scope)
         response = JSONResponse(
             error_body("request_too_large", self._message, request_id), status_code=413
         )

@@ -134,7 +134,8 @@ async def ask(
     try:
         result = await pipeline.ask(body.question, caller, request_id=request_id_of(request))
     except AskFailedError as failure:
-        headers = {"X-Request-ID": failure.request_id, "X-Trace-ID": failure.trace_id}
+        # X-Request-ID is set on every response by RequestContextMiddleware.
+        headers = {"X-Trace-ID": failure.trace_id}
         if failure.retry_after is not None:
             headers["Retry-After"] = str(math.ceil(failure.retry_after))
         raise ApiError(
@@ -143,7 +144,6 @@ async def ask(
             request_id=failure.request_id,
             headers=headers,
         ) from failure
-    response.headers["X-Request-ID"] = result.request_id
     response.headers["X-Trace-ID"] = result.trace_id
     return AskResponse(
         answer=result.answer,
