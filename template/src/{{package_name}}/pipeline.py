@@ -110,7 +110,7 @@ class AskPipeline:
         ledger: Ledger,
         synonyms: Synonyms | None = None,
         *,
-        metrics: Metrics | None = None,
+        metrics: Metrics,
         prices: PriceTable | None = None,
         shutdown: Shutdown | None = None,
         limits: Limits | None = None,
@@ -205,9 +205,8 @@ class AskPipeline:
                 error,
             )
             span.set_attribute("error.type", "ledger_unavailable")
-            if self.metrics is not None:
-                self.metrics.ask_requests.labels(Outcome.FAILED).inc()
-                self.metrics.ledger_write_failures.inc()
+            self.metrics.ask_requests.labels(Outcome.FAILED).inc()
+            self.metrics.ledger_write_failures.inc()
             raise AskFailedError(
                 "ledger_unavailable",
                 f"{error}; the request was not served, retry shortly",
@@ -222,8 +221,6 @@ class AskPipeline:
 
     def _count(self, record: RequestRecord) -> None:
         """Prometheus counters for one recorded request (low-cardinality labels only)."""
-        if self.metrics is None:
-            return
         self.metrics.ask_requests.labels(record.outcome).inc()
         if record.guardrail:
             self.metrics.guardrail_triggers.labels(record.guardrail).inc()
@@ -253,9 +250,8 @@ class AskPipeline:
             redaction = redact_pii(question)
             record.pii_redactions = redaction.total
             guard_span.set_attribute("app.pii_redactions", redaction.total)
-            if self.metrics is not None:
-                for kind, count in redaction.counts.items():
-                    self.metrics.guardrail_triggers.labels(f"pii_{kind.lower()}").inc(count)
+            for kind, count in redaction.counts.items():
+                self.metrics.guardrail_triggers.labels(f"pii_{kind.lower()}").inc(count)
 
         # Retrieve from the current snapshot; abstain when nothing covers the question.
         # Placeholders stay out of the search ("[EMAIL]" must not dilute the coverage score),
@@ -300,10 +296,9 @@ class AskPipeline:
                 async with self.shutdown.bounded():
                     generation = await self.generator.generate(question, passages)
             finally:
-                if self.metrics is not None:
-                    self.metrics.llm_duration.labels(provider, record.model).observe(
-                        time.perf_counter() - started
-                    )
+                self.metrics.llm_duration.labels(provider, record.model).observe(
+                    time.perf_counter() - started
+                )
             cost = self.prices.cost(
                 provider, record.model, generation.input_tokens, generation.output_tokens
             )
@@ -320,9 +315,8 @@ class AskPipeline:
             )
             if self.settings.otel_instrumentation_genai_capture_message_content:
                 record_content(span, prompt=question, answer=redact_pii(generation.text).text)
-        if self.metrics is not None:
-            tokens = self.metrics.llm_tokens
-            tokens.labels(provider, record.model, "input").inc(generation.input_tokens)
-            tokens.labels(provider, record.model, "output").inc(generation.output_tokens)
-            self.metrics.llm_cost.labels(provider, record.model).inc(cost.usd or 0.0)
+        tokens = self.metrics.llm_tokens
+        tokens.labels(provider, record.model, "input").inc(generation.input_tokens)
+        tokens.labels(provider, record.model, "output").inc(generation.output_tokens)
+        self.metrics.llm_cost.labels(provider, record.model).inc(cost.usd or 0.0)
         return generation

@@ -6,9 +6,10 @@ import hashlib
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from .deps import SettingsDep
 from .errors import ApiError
 
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
@@ -21,7 +22,7 @@ def caller_id(key: str) -> str:
 
 
 def require_api_key(
-    request: Request,
+    settings: SettingsDep,
     header_key: Annotated[str | None, Security(_api_key_header)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
 ) -> str:
@@ -31,7 +32,7 @@ def require_api_key(
         raise ApiError("missing_api_key", "send an API key in the X-API-Key header")
     valid = False
     # Compare against every key, without short-circuiting, in constant time per key.
-    for key in request.app.state.settings.api_key_values:
+    for key in settings.api_key_values:
         valid |= hmac.compare_digest(presented.encode(), key.encode())
     if not valid:
         raise ApiError("invalid_api_key", "the API key is not valid")

@@ -9,17 +9,19 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..settings import Settings
 from ..telemetry import Metrics
+from .deps import MetricsDep, SettingsDep
 from .errors import ApiError
 
 observability = APIRouter(tags=["observability"])
 
 
-def _require_metrics_token(request: Request) -> None:
+def _require_metrics_token(request: Request, settings: Settings) -> None:
     """401 unless `Authorization: Bearer <METRICS_TOKEN>`; open when no token is configured
     (development only: staging and production refuse to start without one). API keys do not
     open /metrics: the scraper's secret is separate from the callers'."""
-    token = request.app.state.settings.metrics_token
+    token = settings.metrics_token
     if token is None:
         return
     scheme, _, presented = request.headers.get("authorization", "").partition(" ")
@@ -35,14 +37,13 @@ def _require_metrics_token(request: Request) -> None:
 
 
 @observability.get("/metrics", include_in_schema=False)
-def metrics(request: Request) -> Response:
+def metrics(request: Request, settings: SettingsDep, registry_metrics: MetricsDep) -> Response:
     """Prometheus exposition: no ids, no content, low-cardinality labels, but spend, budget and
     traffic figures, so it needs METRICS_TOKEN when one is set.
 
     Never touches the database: figures that come from it (drift, index age) are refreshed by
     the app's background maintenance, so a scrape answers even while the database is down."""
-    _require_metrics_token(request)
-    registry_metrics: Metrics = request.app.state.metrics
+    _require_metrics_token(request, settings)
     return Response(generate_latest(registry_metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 

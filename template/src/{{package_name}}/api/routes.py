@@ -9,10 +9,11 @@ from starlette.concurrency import run_in_threadpool
 
 from ..guardrails import redact_pii
 from ..ledger import FeedbackExistsError, LedgerUnavailableError, UnknownRequestError
-from ..pipeline import AskFailedError, AskPipeline
+from ..pipeline import AskFailedError
 from ..retrieval import IndexNotReadyError
 from .auth import Caller
 from .context import request_id_of
+from .deps import LedgerDep, MetricsDep, PipelineDep, ServicesDep
 from .errors import ApiError
 from .schemas import (
     AskRequest,
@@ -38,11 +39,6 @@ v1 = APIRouter(
 )
 
 
-def _pipeline(request: Request) -> AskPipeline:
-    pipeline: AskPipeline = request.app.state.pipeline
-    return pipeline
-
-
 @probes.get("/healthz", response_model=HealthResponse, summary="Liveness")
 def healthz() -> HealthResponse:
     """The process is up. Used by liveness probes; does no I/O."""
@@ -55,21 +51,20 @@ def healthz() -> HealthResponse:
     summary="Readiness",
     responses={503: {"model": ReadinessResponse, "description": "Not ready"}},
 )
-def readyz(request: Request, response: Response) -> ReadinessResponse:
+def readyz(services: ServicesDep, response: Response) -> ReadinessResponse:
     """Ready when an index snapshot is served and the database answers; not ready while
     shutting down (so the load balancer stops sending traffic first)."""
-    pipeline = _pipeline(request)
     checks: dict[str, str] = {}
-    if pipeline.shutdown.draining:
+    if services.shutdown.draining:
         checks["shutdown"] = "failed: shutting down"
     snapshot_id = None
     try:
-        snapshot_id, _, documents = pipeline.index.snapshot()
+        snapshot_id, _, documents = services.index.snapshot()
         checks["index"] = f"ok ({documents} documents)"
     except IndexNotReadyError as error:
         checks["index"] = f"failed: {error}"
     try:
-        pipeline.ledger.ping()
+        services.ledger.ping()
         checks["database"] = "ok"
     except Exception as error:  # any driver error means "not ready", never a 500
         checks["database"] = f"failed: {type(error).__name__}"
@@ -120,13 +115,12 @@ FEEDBACK_LINK = {
     },
 )
 async def ask(
-    body: AskRequest, request: Request, response: Response, caller: Caller
+    body: AskRequest, request: Request, response: Response, caller: Caller, pipeline: PipelineDep
 ) -> AskResponse:
     """Answer from the governed documents with citations, or abstain, or refuse.
 
     Every call is recorded in the ledger with its request id and trace id.
     """
-    pipeline = _pipeline(request)
     # The schema's maxLength (app.py puts MAX_QUESTION_CHARS into the OpenAPI document).
     limit = pipeline.settings.max_question_chars
     if len(body.question) > limit:
@@ -166,7 +160,9 @@ async def ask(
         503: {"model": ErrorResponse, "description": "Ledger unavailable; retry"},
     },
 )
-async def feedback(body: FeedbackRequest, request: Request, caller: Caller) -> FeedbackResponse:
+async def feedback(
+    body: FeedbackRequest, caller: Caller, ledger: LedgerDep, metrics: MetricsDep
+) -> FeedbackResponse:
     """Close the loop: feedback turns requests into business outcomes (cost per outcome).
 
     One vote per request: a second vote on the same request_id is 409 `feedback_exists`, so a
@@ -174,7 +170,7 @@ async def feedback(body: FeedbackRequest, request: Request, caller: Caller) -> F
     comment = redact_pii(body.comment).text if body.comment else None
     try:
         feedback_id = await run_in_threadpool(
-            _pipeline(request).ledger.record_feedback,
+            ledger.record_feedback,
             body.request_id,
             helpful=body.helpful,
             comment=comment,
@@ -189,5 +185,5 @@ async def feedback(body: FeedbackRequest, request: Request, caller: Caller) -> F
         raise ApiError(
             "ledger_unavailable", f"{error}; the feedback was not saved, retry shortly"
         ) from error
-    request.app.state.metrics.feedback.labels("true" if body.helpful else "false").inc()
+    metrics.feedback.labels("true" if body.helpful else "false").inc()
     return FeedbackResponse(feedback_id=feedback_id, request_id=body.request_id)

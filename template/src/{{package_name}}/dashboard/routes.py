@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..api.auth import require_api_key
+from ..api.deps import ServicesDep
 from ..api.errors import ApiError
 from ..api.schemas import ErrorResponse
 from .queries import dashboard_data
@@ -74,20 +75,18 @@ def page(request: Request) -> HTMLResponse:
 def data(
     request: Request,
     response: Response,
+    services: ServicesDep,
     window: Annotated[
         Window, Query(description="Time window ending now: 1h, 24h, 7d or 30d")
     ] = "24h",
 ) -> DashboardData:
     """Cost per successful outcome, cost, traffic by outcome, rates, latency, tokens, feedback,
     a time series and drift scores, from the ledger. Needs the API key, like `/v1/*`."""
-    pipeline = getattr(request.app.state, "pipeline", None)
-    if pipeline is None:
-        raise ApiError("not_ready", "the service is still starting")
     response.headers["Cache-Control"] = "no-store"
+    settings = services.settings
     try:
-        settings = request.app.state.settings
         return dashboard_data(
-            pipeline.ledger,
+            services.ledger,
             window,
             service=request.app.title,
             daily_budget_usd=settings.daily_budget_usd,

@@ -59,7 +59,7 @@ class Limits:
         settings: Settings,
         ledger: Ledger,
         *,
-        metrics: Metrics | None = None,
+        metrics: Metrics,
         now: Callable[[], dt.datetime] = _utc_now,
     ) -> None:
         self.daily_budget_usd = settings.daily_budget_usd
@@ -89,8 +89,7 @@ class Limits:
         if not (self.daily_budget_usd or self.caller_daily_budget_usd):
             return
         total, mine = await self.spend.current(caller)
-        if self.metrics is not None:
-            self.metrics.budget_spent.set(total)
+        self.metrics.budget_spent.set(total)
         now = self._now()
         resets = f"it resets at {next_utc_midnight(now):%Y-%m-%d %H:%M} UTC"
         if self.caller_daily_budget_usd and mine >= self.caller_daily_budget_usd:
@@ -131,6 +130,5 @@ class Limits:
         )
 
     def _refuse(self, code: LimitCode, reason: str, retry_after: float) -> NoReturn:
-        if self.metrics is not None:
-            self.metrics.ask_limited.labels(code).inc()
+        self.metrics.ask_limited.labels(code).inc()
         raise LimitExceededError(code, reason, retry_after)
