@@ -33,8 +33,12 @@ demo: install ## Render a service with default answers, start it on the embedded
 	$(UV) run --locked python scripts/demo.py $(DEMO_DIR)
 
 .PHONY: test
+# Test files run in parallel, one worker per core (xdist; a file stays on one worker, so its
+# rendered and installed repos are built once); measured figures are printed at the end.
+XDIST ?= -n auto --dist loadfile
+
 test: install ## Run every test: fast answer/render checks, then each rendered profile's own checks
-	$(PYTEST) || [ $$? -eq 5 ]
+	$(PYTEST) $(XDIST) || [ $$? -eq 5 ]
 
 .PHONY: test-fast
 test-fast: install ## Only the fast tests (no rendered-repo installs)
@@ -42,7 +46,7 @@ test-fast: install ## Only the fast tests (no rendered-repo installs)
 
 .PHONY: test-generated
 test-generated: install ## Only the slow tests that install and check rendered repos
-	$(PYTEST) -m generated || [ $$? -eq 5 ]
+	$(PYTEST) $(XDIST) -m generated || [ $$? -eq 5 ]
 
 .PHONY: test-postgres
 test-postgres: install ## Only the production data path tests (a real Postgres, two replicas)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,7 @@ SEED = 20261201  # fixed, so a failure reproduces; change it to explore new inpu
 def test_generated_requests_find_no_server_error_and_no_schema_violation(
     rendered: dict[str, Path],
     tmp_path_factory: pytest.TempPathFactory,
-    capsys: pytest.CaptureFixture[str],
+    figure: Callable[[str], None],
 ) -> None:
     repo = installed_copy(rendered["default"], tmp_path_factory.mktemp("fuzz") / "repo")
     port = free_port()
@@ -68,7 +69,4 @@ def test_generated_requests_find_no_server_error_and_no_schema_violation(
     tested = re.search(r"Tested: (\d+)", output)
     selected = re.search(r"Selected: (\d+)/(\d+)", output)
     assert tested and selected and int(tested[1]) == int(selected[2]), "every operation tested"
-    with capsys.disabled():
-        print(
-            f"\n[fuzz] schemathesis: {cases} cases over {tested[1]} operations, all checks, 0 issues"
-        )
+    figure(f"[fuzz] schemathesis: {cases} cases over {tested[1]} operations, all checks, 0 issues")

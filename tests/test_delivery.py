@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -144,7 +144,7 @@ def test_deploy_refresh_and_rollback_workflows_under_act(
 
 
 def test_rollback_drill_restores_the_good_release(
-    repo: Path, capsys: pytest.CaptureFixture[str]
+    repo: Path, figure: Callable[[str], None]
 ) -> None:
     result = run(["make", "drill"], repo, timeout=600)
     output = result.stdout
@@ -159,8 +159,7 @@ def test_rollback_drill_restores_the_good_release(
         < output.index("$ make rollback ENV=production BACKEND=local")
         < output.index("$ make smoke ENV=production BACKEND=local")
     )
-    with capsys.disabled():
-        print(
-            f"\n[drill] automatic rollback (failed smoke -> good release serving): "
-            f"{figures.group(1)} s; runbook rollback: {figures.group(2)} s"
-        )
+    figure(
+        f"[drill] automatic rollback (failed smoke -> good release serving): "
+        f"{figures.group(1)} s; runbook rollback: {figures.group(2)} s"
+    )

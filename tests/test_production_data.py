@@ -225,14 +225,9 @@ def test_two_replicas_share_one_ledger_under_load(
 
 
 @pytest.fixture
-def report(capsys: pytest.CaptureFixture[str]) -> Callable[[str], None]:
-    """Print a measured figure even when pytest captures output (the closing notes quote them)."""
-
-    def write(text: str) -> None:
-        with capsys.disabled():
-            print(f"\n[production data] {text.strip()}")
-
-    return write
+def report(figure: Callable[[str], None]) -> Callable[[str], None]:
+    """Report a measured figure (printed at the end of the run; closing notes quote them)."""
+    return lambda text: figure(f"[production data] {text.strip()}")
 
 
 def _served_snapshots(deployment: Deployment) -> dict[str, str]:

@@ -19,6 +19,7 @@ import signal
 import sqlite3
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import copier
@@ -122,7 +123,7 @@ def _leftovers(project: Path) -> list[str]:
 
 
 def test_update_keeps_team_edits_and_runs_the_migration(
-    template_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    template_repo: Path, tmp_path: Path, figure: Callable[[str], None]
 ) -> None:
     project = _render(template_repo, tmp_path / "service", "v0.1.0")
     assert (project / "evals/cases.yaml").is_file(), "0.1.0 kept the cases in one file"
@@ -176,8 +177,7 @@ def test_update_keeps_team_edits_and_runs_the_migration(
     assert "Eval gate PASSED" in result.stdout
     report = (project / "var/eval/report.json").read_text()
     assert '"case_count": 91' in report.replace("\n", "")
-    with capsys.disabled():
-        print(f"\n[update] copier update v0.1.0 -> {CURRENT} with team edits: {seconds:.1f} s")
+    figure(f"[update] copier update v0.1.0 -> {CURRENT} with team edits: {seconds:.1f} s")
 
 
 # Run inside a 0.2.0 project: serve three questions in process, so its ledger has real rows.

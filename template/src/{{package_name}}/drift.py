@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-
-from sqlalchemy import select
 
 from .ledger import Ledger
-from .ledger.tables import requests
+from .ledger.reports import RequestFeatures, latest_requests
 
 RECENT_ROWS = 200
 REFERENCE_ROWS = 1000
@@ -44,34 +41,17 @@ def psi(reference: Sequence[float], recent: Sequence[float], edges: Sequence[flo
     return round(sum((a - e) * math.log(a / e) for e, a in zip(expected, actual, strict=True)), 4)
 
 
-@dataclass(frozen=True)
-class _Row:
-    question_chars: int
-    confidence: float | None
-    outcome: str
-
-
-def _recent_rows(ledger: Ledger) -> list[_Row]:
-    query = (
-        select(requests.c.question_chars, requests.c.retrieval_confidence, requests.c.outcome)
-        .order_by(requests.c.created_at.desc())
-        .limit(RECENT_ROWS + REFERENCE_ROWS)
-    )
-    with ledger.engine.connect() as connection:
-        return [_Row(*row) for row in connection.execute(query)]
-
-
 def drift_scores(ledger: Ledger) -> dict[str, float | None]:
     """PSI per feature, or None per feature when there is not enough traffic yet."""
-    rows = _recent_rows(ledger)
+    rows = latest_requests(ledger, RECENT_ROWS + REFERENCE_ROWS)
     recent, reference = rows[:RECENT_ROWS], rows[RECENT_ROWS:]
     if len(recent) < MIN_ROWS or len(reference) < MIN_ROWS:
         return dict.fromkeys(FEATURES)
 
-    def confidences(sample: list[_Row]) -> list[float]:
+    def confidences(sample: list[RequestFeatures]) -> list[float]:
         return [row.confidence for row in sample if row.confidence is not None]
 
-    def abstained(sample: list[_Row]) -> list[float]:
+    def abstained(sample: list[RequestFeatures]) -> list[float]:
         return [1.0 if row.outcome == "abstained" else 0.0 for row in sample]
 
     return {

@@ -1,4 +1,4 @@
-"""Dashboard figures, computed from the ledger (SQLAlchemy Core on `requests` and `feedback`).
+"""Dashboard figures, computed from the ledger's window report (ledger/reports.py).
 
 Everything is for one window ending at `now` (1h, 24h, 7d or 30d). Definitions:
 
@@ -9,7 +9,7 @@ Everything is for one window ending at `now` (1h, 24h, 7d or 30d). Definitions:
   are counted in `unpriced_requests`); cost per successful outcome is None when there are none;
 - feedback counts are the feedback given on the window's requests, whenever it was given.
 
-Counts and sums run in SQL. Latency percentiles and the time series are computed in Python over
+Counts and sums run in SQL (ledger/reports.py). Latency percentiles and the time series are computed in Python over
 the window's rows: a ledger holds thousands to a few hundred thousand rows a month, which is
 fine at this scale and the same on SQLite and Postgres (no percentile or date-bucket SQL,
 which differs between them). Move them to SQL or to Prometheus if the ledger grows far beyond.
@@ -20,14 +20,11 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Literal
-
-from sqlalchemy import ColumnElement, Connection, and_, case, distinct, func, select
 
 from ..drift import drift_scores
 from ..ledger import Ledger
-from ..ledger.tables import feedback, requests
+from ..ledger.reports import OutcomeTotals, TimedRequest, WindowReport, as_utc, window_report
 from ..vocabulary import Outcome, percentile
 from .kpi import KPI_NAME, KPI_TARGET_PERCENT
 from .schemas import (
@@ -63,107 +60,8 @@ def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def _as_utc(moment: dt.datetime) -> dt.datetime:
-    """SQLite hands back naive datetimes; the ledger writes UTC."""
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
-
-
-def _in_window(since: dt.datetime, until: dt.datetime) -> ColumnElement[bool]:
-    return requests.c.created_at.between(since, until)
-
-
-def request_counts(
-    connection: Connection, since: dt.datetime, until: dt.datetime
-) -> tuple[RequestCounts, Tokens, float, int]:
-    """Requests by outcome, tokens, total cost and the number of unpriced requests.
-
-    Unpriced: the model was called (tokens were used) but no price is known for it. Requests
-    that never reached the model (refused, abstained before generation) cost nothing.
-    """
-    unpriced = and_(
-        requests.c.cost_usd.is_(None),
-        requests.c.input_tokens + requests.c.output_tokens > 0,
-    )
-    query = (
-        select(
-            requests.c.outcome,
-            func.count(),
-            func.coalesce(func.sum(requests.c.input_tokens), 0),
-            func.coalesce(func.sum(requests.c.output_tokens), 0),
-            func.coalesce(func.sum(requests.c.cost_usd), 0.0),
-            func.coalesce(func.sum(case((unpriced, 1), else_=0)), 0),
-        )
-        .where(_in_window(since, until))
-        .group_by(requests.c.outcome)
-    )
-    by_outcome: dict[str, int] = dict.fromkeys(Outcome, 0)
-    input_tokens = output_tokens = unpriced_rows = 0
-    cost = 0.0
-    for outcome, count, inputs, outputs, usd, unpriced_count in connection.execute(query):
-        # An outcome this dashboard does not know yet still counts in the total.
-        by_outcome[outcome] = by_outcome.get(outcome, 0) + int(count)
-        input_tokens += int(inputs)
-        output_tokens += int(outputs)
-        cost += float(usd)
-        unpriced_rows += int(unpriced_count)
-    total = sum(by_outcome.values())
-    counts = RequestCounts(
-        total=total,
-        answered=by_outcome[Outcome.ANSWERED],
-        abstained=by_outcome[Outcome.ABSTAINED],
-        refused=by_outcome[Outcome.REFUSED],
-        failed=by_outcome[Outcome.FAILED],
-        limited=by_outcome[Outcome.LIMITED],
-    )
-    return counts, Tokens(input=input_tokens, output=output_tokens), cost, unpriced_rows
-
-
-def feedback_counts(
-    connection: Connection, since: dt.datetime, until: dt.datetime
-) -> FeedbackCounts:
-    """Feedback on the window's requests, and how many answered requests were unhelpful."""
-    joined = feedback.join(requests, feedback.c.request_id == requests.c.request_id)
-    by_verdict = {True: 0, False: 0}
-    verdicts = (
-        select(feedback.c.helpful, func.count())
-        .select_from(joined)
-        .where(_in_window(since, until))
-        .group_by(feedback.c.helpful)
-    )
-    for helpful, count in connection.execute(verdicts):
-        by_verdict[bool(helpful)] = int(count)
-    answered_unhelpful = connection.execute(
-        select(func.count(distinct(requests.c.request_id)))
-        .select_from(joined)
-        .where(
-            _in_window(since, until),
-            requests.c.outcome == "answered",
-            feedback.c.helpful.is_(False),
-        )
-    ).scalar_one()
-    return FeedbackCounts(
-        helpful=by_verdict[True],
-        unhelpful=by_verdict[False],
-        answered_unhelpful=int(answered_unhelpful),
-    )
-
-
-@dataclass(frozen=True)
-class LedgerRow:
-    created_at: dt.datetime
-    latency_ms: float
-    cost_usd: float | None
-
-
-def _rows(connection: Connection, since: dt.datetime, until: dt.datetime) -> list[LedgerRow]:
-    query = select(requests.c.created_at, requests.c.latency_ms, requests.c.cost_usd).where(
-        _in_window(since, until)
-    )
-    return [LedgerRow(_as_utc(at), float(ms), usd) for at, ms, usd in connection.execute(query)]
-
-
 def time_series(
-    rows: Sequence[LedgerRow], since: dt.datetime, until: dt.datetime, bucket_seconds: int
+    rows: Sequence[TimedRequest], since: dt.datetime, until: dt.datetime, bucket_seconds: int
 ) -> list[Bucket]:
     """Requests, cost and p95 latency per bucket, buckets aligned to UTC (every one present)."""
     first = math.floor(since.timestamp() / bucket_seconds) * bucket_seconds
@@ -187,37 +85,37 @@ def time_series(
     ]
 
 
-def budget_and_limits(
-    connection: Connection,
-    since: dt.datetime,
+def _request_counts(totals: OutcomeTotals) -> RequestCounts:
+    by_outcome = totals.by_outcome
+    return RequestCounts(
+        # An outcome this dashboard does not know yet still counts in the total.
+        total=sum(by_outcome.values()),
+        answered=by_outcome.get(Outcome.ANSWERED, 0),
+        abstained=by_outcome.get(Outcome.ABSTAINED, 0),
+        refused=by_outcome.get(Outcome.REFUSED, 0),
+        failed=by_outcome.get(Outcome.FAILED, 0),
+        limited=by_outcome.get(Outcome.LIMITED, 0),
+    )
+
+
+def _budget_and_limits(
+    report: WindowReport,
     until: dt.datetime,
     *,
     daily_budget_usd: float,
     enforcement: Literal["block", "alert"],
 ) -> BudgetAndLimits:
     """Spend of the current UTC day against the budget, and the window's limited requests."""
+    spent = report.spent_today_usd
     today = until.replace(hour=0, minute=0, second=0, microsecond=0)
-    spent = connection.execute(
-        select(func.coalesce(func.sum(requests.c.cost_usd), 0.0)).where(
-            requests.c.created_at >= today
-        )
-    ).scalar_one()
-    by_reason = {
-        str(code): int(count)
-        for code, count in connection.execute(
-            select(requests.c.error_code, func.count())
-            .where(_in_window(since, until), requests.c.outcome == "limited")
-            .group_by(requests.c.error_code)
-        )
-    }
     return BudgetAndLimits(
         daily_budget_usd=daily_budget_usd,
         enforcement=enforcement,
-        spent_today_usd=float(spent),
-        used_share=float(spent) / daily_budget_usd if daily_budget_usd else None,
+        spent_today_usd=spent,
+        used_share=spent / daily_budget_usd if daily_budget_usd else None,
         resets_at=today + dt.timedelta(days=1),
-        limited_requests=sum(by_reason.values()),
-        limited_by_reason=by_reason,
+        limited_requests=sum(report.limited_by_reason.values()),
+        limited_by_reason=report.limited_by_reason,
     )
 
 
@@ -241,19 +139,16 @@ def dashboard_data(
     budget_enforcement: Literal["block", "alert"] = "block",
 ) -> DashboardData:
     """Every figure of the dashboard for the window ending at `now` (default: the present)."""
-    until = _as_utc(now) if now is not None else dt.datetime.now(dt.UTC)
+    until = as_utc(now) if now is not None else dt.datetime.now(dt.UTC)
     since = until - WINDOWS[window]
-    with ledger.engine.connect() as connection:
-        counts, tokens, total_cost, unpriced = request_counts(connection, since, until)
-        verdicts = feedback_counts(connection, since, until)
-        rows = _rows(connection, since, until)
-        limits = budget_and_limits(
-            connection,
-            since,
-            until,
-            daily_budget_usd=daily_budget_usd,
-            enforcement=budget_enforcement,
-        )
+    report = window_report(ledger, since, until)
+    counts = _request_counts(report.totals)
+    verdicts = FeedbackCounts(
+        helpful=report.feedback.helpful,
+        unhelpful=report.feedback.unhelpful,
+        answered_unhelpful=report.feedback.answered_unhelpful,
+    )
+    total_cost, rows = report.totals.cost_usd, report.requests
     latencies = [row.latency_ms for row in rows]
     successful = counts.answered - verdicts.answered_unhelpful
     success_share = _share(successful, counts.total)
@@ -270,12 +165,12 @@ def dashboard_data(
             error_rate=_share(counts.failed, counts.total),
         ),
         latency=Latency(p50_ms=percentile(latencies, 50), p95_ms=percentile(latencies, 95)),
-        tokens=tokens,
+        tokens=Tokens(input=report.totals.input_tokens, output=report.totals.output_tokens),
         cost=Cost(
             total_usd=total_cost,
             per_request_usd=total_cost / counts.total if counts.total else None,
             per_successful_outcome_usd=total_cost / successful if successful else None,
-            unpriced_requests=unpriced,
+            unpriced_requests=report.totals.unpriced,
         ),
         kpi=Kpi(
             name=kpi_name,
@@ -289,7 +184,9 @@ def dashboard_data(
         ),
         feedback=verdicts,
         series=time_series(rows, since, until, BUCKET_SECONDS[window]),
-        limits=limits,
+        limits=_budget_and_limits(
+            report, until, daily_budget_usd=daily_budget_usd, enforcement=budget_enforcement
+        ),
         drift=[
             DriftScore(feature=feature, psi=score, status=drift_status(score))
             for feature, score in drift_scores(ledger).items()

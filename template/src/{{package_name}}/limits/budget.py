@@ -16,12 +16,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from ..ledger import Ledger
-from ..ledger.tables import requests
+from ..ledger.reports import spend_by_caller_since
 
 logger = logging.getLogger(__name__)
 
@@ -42,17 +41,6 @@ def next_utc_midnight(moment: dt.datetime) -> dt.datetime:
 def seconds_to_utc_midnight(moment: dt.datetime) -> int:
     """Whole seconds until the next 00:00 UTC, at least 1 (the Retry-After of a budget)."""
     return max(1, int(-(-(next_utc_midnight(moment) - moment).total_seconds() // 1)))
-
-
-def spend_since(ledger: Ledger, since: dt.datetime) -> dict[str, float]:
-    """Ledger cost per caller since `since` (unpriced calls, cost null, count nothing)."""
-    query = (
-        select(requests.c.caller, func.coalesce(func.sum(requests.c.cost_usd), 0.0))
-        .where(requests.c.created_at >= since)
-        .group_by(requests.c.caller)
-    )
-    with ledger.engine.connect() as connection:
-        return {str(caller): float(usd) for caller, usd in connection.execute(query)}
 
 
 @dataclass
@@ -139,7 +127,7 @@ class SpendToday:
                 before_by_caller = dict(self._figures.local_by_caller)
                 same_day = self._figures.day == day
             try:
-                by_caller = spend_since(self.ledger, day)
+                by_caller = spend_by_caller_since(self.ledger, day)
             except SQLAlchemyError as error:
                 logger.warning("cannot read today's spend from the ledger: %s", error)
                 with self._lock:
