@@ -142,3 +142,16 @@ def test_ci_runs_every_gate(rendered: dict[str, Path]) -> None:
 def test_dependabot_updates_the_pins(rendered: dict[str, Path]) -> None:
     config = yaml.safe_load((rendered["default"] / ".github" / "dependabot.yml").read_text())
     assert {"github-actions", "uv"} <= {update["package-ecosystem"] for update in config["updates"]}
+
+
+def test_make_ci_runs_exactly_what_the_ci_workflow_runs(rendered: dict[str, Path]) -> None:
+    """`make ci` is the CI workflow on a laptop: the same make targets, in the same order."""
+    repo = rendered["default"]
+    workflow_targets = [
+        match
+        for step in steps(load(repo, "ci.yml"))
+        for match in re.findall(r"^make ([\w-]+)", step.get("run", ""), re.MULTILINE)
+    ]
+    rule = re.search(r"^ci: (.*?) ##", (repo / "Makefile").read_text(), re.MULTILINE)
+    assert rule is not None, "the Makefile has no `ci` target"
+    assert rule.group(1).split() == workflow_targets
