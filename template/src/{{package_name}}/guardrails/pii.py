@@ -11,7 +11,7 @@ its numbering-plan metadata calls valid, which trades recall for precision; a re
 err the other way. So recall comes from broad, format-agnostic scanning, and precision from
 checksums (Luhn for cards, ISO 13616 mod-97 and the per-country length for IBANs) and from the
 shape of a phone number (international prefix, trunk 0, or the North American 3-3-4 form).
-The property tests (tests/test_pii_properties.py) check 100 % recall on tens of thousands of
+The property tests (tests/service/test_pii_properties.py) check 100 % recall on tens of thousands of
 generated values and measure false positives on the corpus.
 
 How each kind is found:

@@ -10,7 +10,7 @@ import pytest
 
 from scripts.check_update_leftovers import leftovers
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "check_update_leftovers.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "check_update_leftovers.py"
 
 
 def test_conflict_markers_are_reported_with_their_line(tmp_path: Path) -> None:
