@@ -5,8 +5,8 @@ repo's release commits, v0.3.0 is the working tree (the version in development).
 rendered from v0.1.0 gets the edits a team typically makes, then is updated to the newest,
 crossing a migration (evals/cases.yaml -> evals/cases/golden.yaml). A project rendered from
 v0.2.0 with rows in its SQLite ledger is updated and migrated (`make migrate`): the rows stay.
-Also: flipping an answer with `--data` adds and
-removes the right files, an up-to-date project is left untouched, team-owned files stay as the
+Also: a project updated from each release equals a fresh render of the newest (team-owned
+files aside), flipping an answer with `--data` adds and removes the right files, an up-to-date project is left untouched, team-owned files stay as the
 team left them, and every command in the generated docs/onboarding.md works.
 """
 
@@ -310,6 +310,50 @@ def test_updating_a_current_project_changes_nothing(template_repo: Path, tmp_pat
         "Already on the newest template version."
         in run(["make", "template-update"], project).stdout
     )
+
+
+def _team_owned() -> list[str]:
+    """Paths (globs) copier leaves to the team on update: `_skip_if_exists`, and what
+    `_exclude` skips when updating (the sample corpus and cases a team replaces)."""
+    config = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
+    on_update = [
+        re.sub(r"\{%.*?%\}", "", entry).strip()
+        for entry in config["_exclude"]
+        if "_copier_operation == 'update'" in entry
+    ]
+    return [*config["_skip_if_exists"], *on_update]
+
+
+def _tree(project: Path, team_owned: list[str]) -> dict[str, bytes]:
+    files = {}
+    for path in project.rglob("*"):
+        name = path.relative_to(project).as_posix()
+        if (
+            path.is_file()
+            and ".git" not in path.parts
+            and name != ".copier-answers.yml"
+            and not any(name == owned or name.startswith(f"{owned}/") for owned in team_owned)
+        ):
+            files[name] = path.read_bytes()
+    return files
+
+
+@pytest.mark.parametrize("release", list(RELEASES))
+def test_an_updated_project_equals_a_fresh_render(
+    template_repo: Path, tmp_path: Path, release: str
+) -> None:
+    """Updating from an earlier release gives, file for file, what a fresh render of the newest
+    gives: nothing stale stays behind, nothing new is missing (team-owned files aside)."""
+    updated = _render(template_repo, tmp_path / "updated", release)
+    _update(updated)
+    fresh = _render(template_repo, tmp_path / "fresh", CURRENT)
+    team_owned = _team_owned()
+    updated_files, fresh_files = _tree(updated, team_owned), _tree(fresh, team_owned)
+    assert len(fresh_files) > 150, "the comparison must cover the repo, not a corner of it"
+    assert sorted(set(updated_files) - set(fresh_files)) == [], "left behind by the update"
+    assert sorted(set(fresh_files) - set(updated_files)) == [], "missing after the update"
+    differing = sorted(name for name in fresh_files if updated_files[name] != fresh_files[name])
+    assert differing == [], "differ from a fresh render"
 
 
 def onboarding_blocks(markdown: str) -> list[tuple[bool, str]]:
