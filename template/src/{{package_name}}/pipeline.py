@@ -19,13 +19,11 @@ from starlette.concurrency import run_in_threadpool
 
 from .costs import PriceTable
 from .guardrails import detect_injection, redact_pii
-from .guardrails.pii import PLACEHOLDER
 from .ledger import Ledger, LedgerUnavailableError, RequestRecord
 from .limits import LimitExceededError, Limits
 from .models import Generation, Generator, ProviderError
 from .models.prompt import INSUFFICIENT_CONTEXT, PromptPassage, cited_ids
 from .retrieval import Hit, IndexNotReadyError, ServedIndex
-from .retrieval.synonyms import Synonyms
 from .settings import Settings
 from .shutdown import Shutdown, ShuttingDownError
 from .telemetry import Metrics
@@ -108,7 +106,6 @@ class AskPipeline:
         index: ServedIndex,
         generator: Generator,
         ledger: Ledger,
-        synonyms: Synonyms | None = None,
         *,
         metrics: Metrics,
         prices: PriceTable | None = None,
@@ -117,7 +114,6 @@ class AskPipeline:
     ) -> None:
         self.limits = limits
         self.shutdown = shutdown or Shutdown(settings.shutdown_grace_seconds)
-        self.synonyms = synonyms or Synonyms([])
         self.metrics = metrics
         self.prices = prices or PriceTable([])
         self.settings = settings
@@ -254,13 +250,12 @@ class AskPipeline:
                 self.metrics.guardrail_triggers.labels(f"pii_{kind.lower()}").inc(count)
 
         # Retrieve from the current snapshot; abstain when nothing covers the question.
-        # Placeholders stay out of the search ("[EMAIL]" must not dilute the coverage score),
-        # and synonyms are rewritten to the corpus wording.
-        search_text = self.synonyms.canonicalize(PLACEHOLDER.sub(" ", redaction.text))
+        # The index analyses the question with the service's lexicon (placeholders dropped,
+        # synonyms rewritten to the corpus wording), once: the embedded model reuses it.
         with tracer.start_as_current_span("retrieval.search") as search_span:
             # Inline, not in a worker thread: a search of the replica's local file is about a
             # millisecond of CPU, less than the hop to a thread and back.
-            search = self.index.search(search_text, self.settings.retrieval_top_k)
+            search = self.index.search(redaction.text, self.settings.retrieval_top_k)
             search_span.set_attribute("app.index.snapshot_id", search.snapshot_id)
             search_span.set_attribute("app.retrieval.hits", len(search.hits))
             search_span.set_attribute("app.retrieval.confidence", search.confidence)

@@ -15,13 +15,13 @@ from . import maintenance
 from .costs import PriceTable
 from .db import ensure_schema, make_engine
 from .ingest import ensure_snapshot
+from .language import Lexicon
 from .ledger import Ledger
 from .limits import Limits
 from .models import Generator, build_model
 from .pipeline import AskPipeline
 from .retrieval import ServedIndex, SnapshotStore
 from .retrieval.confidence import ConfidenceModel
-from .retrieval.synonyms import Synonyms
 from .settings import Settings
 from .shutdown import Shutdown
 from .telemetry import Metrics
@@ -50,13 +50,17 @@ def build_services(settings: Settings, metrics: Metrics, shutdown: Shutdown) -> 
     ledger = Ledger(engine, question_retention_days=settings.question_retention_days)
     snapshots = SnapshotStore(engine, retention=settings.snapshot_retention)
     ensure_snapshot(settings, snapshots)
+    # One lexicon for retrieval and the embedded model: they agree on terms and synonyms.
+    lexicon = Lexicon.load(settings.synonyms_path, settings.stop_words_path)
     index = ServedIndex(
-        snapshots, settings.index_cache_dir, ConfidenceModel.load(settings.confidence_path)
+        snapshots,
+        settings.index_cache_dir,
+        ConfidenceModel.load(settings.confidence_path),
+        lexicon,
     )
     maintenance.tick(index, ledger, metrics)
-    synonyms = Synonyms.load(settings.synonyms_path)
     generator = Generator(
-        build_model(settings, synonyms),
+        build_model(settings, lexicon),
         timeout_seconds=settings.model_timeout_seconds,
         max_retries=settings.model_max_retries,
         deadline_seconds=settings.model_deadline_seconds,
@@ -68,7 +72,6 @@ def build_services(settings: Settings, metrics: Metrics, shutdown: Shutdown) -> 
         index,
         generator,
         ledger,
-        synonyms,
         metrics=metrics,
         prices=PriceTable.load(settings.prices_path),
         shutdown=shutdown,

@@ -22,9 +22,10 @@ import math
 from collections.abc import Sequence
 from typing import Literal
 
+from ..db.timestamps import as_utc, next_utc_midnight
 from ..drift import drift_scores
 from ..ledger import Ledger
-from ..ledger.reports import OutcomeTotals, TimedRequest, WindowReport, as_utc, window_report
+from ..ledger.reports import OutcomeTotals, TimedRequest, WindowReport, window_report
 from ..vocabulary import Outcome, percentile
 from .kpi import KPI_NAME, KPI_TARGET_PERCENT
 from .schemas import (
@@ -107,13 +108,12 @@ def _budget_and_limits(
 ) -> BudgetAndLimits:
     """Spend of the current UTC day against the budget, and the window's limited requests."""
     spent = report.spent_today_usd
-    today = until.replace(hour=0, minute=0, second=0, microsecond=0)
     return BudgetAndLimits(
         daily_budget_usd=daily_budget_usd,
         enforcement=enforcement,
         spent_today_usd=spent,
         used_share=spent / daily_budget_usd if daily_budget_usd else None,
-        resets_at=today + dt.timedelta(days=1),
+        resets_at=next_utc_midnight(until),
         limited_requests=sum(report.limited_by_reason.values()),
         limited_by_reason=report.limited_by_reason,
     )

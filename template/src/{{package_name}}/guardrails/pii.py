@@ -76,9 +76,6 @@ IBAN_LENGTHS: dict[str, int] = {
     "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20, "YE": 30,
 }  # fmt: skip
 
-# What redact_pii leaves in place of PII. It stands for a value, not for what the text asks.
-PLACEHOLDER = re.compile(r"\[(?:EMAIL|CARD|IBAN|PHONE)\]")
-
 _ASCII_ALNUM = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _SEPARATORS = frozenset(" \u00a0\u2007\u2009\u202f-\u2010\u2011\u2012\u2013\u2014./_")
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Connection, Engine, and_, case, distinct, func, or_, select
 
+from ..db.timestamps import as_utc, start_of_utc_day
 from ..vocabulary import Outcome
 from .store import Ledger
 from .tables import feedback, request_texts, requests
@@ -66,18 +67,13 @@ class RequestFeatures:
     outcome: str
 
 
-def as_utc(moment: dt.datetime) -> dt.datetime:
-    """SQLite hands back naive datetimes; the ledger writes UTC."""
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
-
-
 def _in_window(since: dt.datetime, until: dt.datetime) -> ColumnElement[bool]:
     return requests.c.created_at.between(since, until)
 
 
 def window_report(ledger: Ledger, since: dt.datetime, until: dt.datetime) -> WindowReport:
     """Every figure of one window, read on one connection."""
-    today = until.replace(hour=0, minute=0, second=0, microsecond=0)
+    today = start_of_utc_day(until)
     with ledger.engine.connect() as connection:
         return WindowReport(
             totals=_outcome_totals(connection, since, until),

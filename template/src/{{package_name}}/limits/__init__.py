@@ -5,7 +5,8 @@
   CALLER_DAILY_BUDGET_USD (all replicas, from the ledger).
 """
 
-from .budget import SpendToday, next_utc_midnight, seconds_to_utc_midnight
+from ..db.timestamps import next_utc_midnight
+from .budget import SpendToday, seconds_to_utc_midnight
 from .policy import LimitExceededError, Limits
 from .quotas import CallerRateLimit
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
+from ..db.timestamps import next_utc_midnight, start_of_utc_day
 from ..ledger import Ledger
 from ..ledger.reports import spend_by_caller_since
 
@@ -27,15 +28,6 @@ logger = logging.getLogger(__name__)
 
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def start_of_utc_day(moment: dt.datetime) -> dt.datetime:
-    return moment.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def next_utc_midnight(moment: dt.datetime) -> dt.datetime:
-    """When the day's budgets reset: the next 00:00 UTC."""
-    return start_of_utc_day(moment) + dt.timedelta(days=1)
 
 
 def seconds_to_utc_midnight(moment: dt.datetime) -> int:

@@ -13,10 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, NoReturn
 
+from ..db.timestamps import next_utc_midnight
 from ..ledger import Ledger
 from ..settings import Settings
 from ..telemetry import Metrics
-from .budget import SpendToday, next_utc_midnight, seconds_to_utc_midnight
+from .budget import SpendToday, seconds_to_utc_midnight
 from .quotas import CallerRateLimit
 
 logger = logging.getLogger(__name__)

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, UserPromptPart
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
-from ..retrieval.embeddings import load_embedder
-from ..retrieval.synonyms import Synonyms
-from ..retrieval.terms import terms
+from ..language import Lexicon
+from ..language.embeddings import load_embedder
 from .prompt import INSUFFICIENT_CONTEXT, parse_prompt
 
 EMBEDDED_MODEL_NAME = "thinslice-extractive-v1"
@@ -57,7 +56,7 @@ def _last_user_prompt(messages: list[ModelMessage]) -> str:
     return ""
 
 
-def extract_answer(prompt: str, synonyms: Synonyms | None = None) -> str:
+def extract_answer(prompt: str, lexicon: Lexicon | None = None) -> str:
     """Pick up to MAX_SENTENCES sentences that best answer the question, each with its citation,
     or INSUFFICIENT_CONTEXT when no sentence supports an answer (the generation stage's own
     abstain decision, made after retrieval's).
@@ -67,17 +66,19 @@ def extract_answer(prompt: str, synonyms: Synonyms | None = None) -> str:
     for questions worded unlike the policy), plus a bonus for concrete figures when the question
     asks for a quantity, a date or a limit.
     """
+    lexicon = lexicon or Lexicon()
     question, passages = parse_prompt(prompt)
-    question = synonyms.canonicalize(question) if synonyms else question
-    wanted = terms(question)
+    # The same analysis retrieval made of this question (memoised: not computed twice).
+    analysis = lexicon.analyse(question)
+    question, wanted = analysis.text, analysis.terms
     if not wanted or not passages:
         return INSUFFICIENT_CONTEXT
-    sentences: list[tuple[int, str, set[str], set[str], str]] = []
+    sentences: list[tuple[int, str, frozenset[str], frozenset[str], str]] = []
     for rank, passage in enumerate(passages):
-        context = terms(passage.section)
+        context = lexicon.terms(passage.section)
         for sentence in _statements(passage.text):
             if len(sentence) >= MIN_SENTENCE_CHARS:
-                sentences.append((rank, sentence, terms(sentence), context, passage.doc_id))
+                sentences.append((rank, sentence, lexicon.terms(sentence), context, passage.doc_id))
     if not sentences:
         return INSUFFICIENT_CONTEXT
     embedder = load_embedder()
@@ -125,7 +126,7 @@ class _Candidate:
     rank: int
     sentence: str
     doc_id: str
-    matched: set[str]
+    matched: frozenset[str]
 
 
 def _statements(text: str) -> list[str]:
@@ -139,7 +140,7 @@ def _statements(text: str) -> list[str]:
     return units
 
 
-def _idf(wanted: set[str], documents: list[set[str]]) -> dict[str, float]:
+def _idf(wanted: frozenset[str], documents: list[frozenset[str]]) -> dict[str, float]:
     """Inverse document frequency of each wanted term over the candidate sentences."""
     total = len(documents) + 1
     return {
@@ -152,12 +153,10 @@ def _as_sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
-def embedded_model(synonyms: Synonyms | None = None) -> FunctionModel:
-    """The embedded model as a pydantic-ai model; synonyms match the retrieval's rewriting."""
+def embedded_model(lexicon: Lexicon | None = None) -> FunctionModel:
+    """The embedded model as a pydantic-ai model; give it the lexicon retrieval uses."""
 
     def respond(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
-        return ModelResponse(
-            parts=[TextPart(extract_answer(_last_user_prompt(messages), synonyms))]
-        )
+        return ModelResponse(parts=[TextPart(extract_answer(_last_user_prompt(messages), lexicon))])
 
     return FunctionModel(respond, model_name=EMBEDDED_MODEL_NAME)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic_ai.models import Model
 
-from ..retrieval.synonyms import Synonyms
+from ..language import Lexicon
 from ..settings import Settings
 from .embedded import embedded_model
 
@@ -17,10 +17,10 @@ def _secret(settings: Settings) -> str | None:
     return settings.model_api_key.get_secret_value() if settings.model_api_key else None
 
 
-def build_model(settings: Settings, synonyms: Synonyms | None = None) -> Model:
+def build_model(settings: Settings, lexicon: Lexicon | None = None) -> Model:
     """The embedded model, or a real provider: any OpenAI-compatible endpoint, or Anthropic."""
     if settings.model_provider == "offline":
-        return embedded_model(synonyms)
+        return embedded_model(lexicon)
     if settings.model_provider == "openai":
         from pydantic_ai.models.openai import OpenAIChatModel
         from pydantic_ai.providers.openai import OpenAIProvider

@@ -31,11 +31,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..language import Analysis, Lexicon
+from ..language.embeddings import MODEL_NAME, Vectors, load_embedder
+from ..language.terms import stem, words
 from ..private_files import create_owner_only
 from .confidence import ConfidenceModel
 from .corpus import Document
-from .embeddings import MODEL_NAME, Vectors, load_embedder
-from .terms import STOP_WORDS, stem, terms, words
 
 SCHEMA = """
 CREATE TABLE documents (
@@ -201,10 +202,6 @@ def _fts_query(question: str) -> str | None:
     return " OR ".join(f'"{word}"' for word in unique)
 
 
-def _content_words(text: str) -> list[str]:
-    return list(dict.fromkeys(w for w in words(text) if w not in STOP_WORDS and len(w) > 1))
-
-
 @dataclass(frozen=True)
 class _Loaded:
     """A snapshot file read into memory once: passage rows, their vectors, and the vocabulary
@@ -223,9 +220,12 @@ class _Loaded:
 class Index:
     """Read-only access to a built index file."""
 
-    def __init__(self, path: Path, confidence: ConfidenceModel | None = None) -> None:
+    def __init__(
+        self, path: Path, confidence: ConfidenceModel | None = None, lexicon: Lexicon | None = None
+    ) -> None:
         self.path = path
         self.confidence_model = confidence or ConfidenceModel()
+        self.lexicon = lexicon or Lexicon()
         self._loaded: _Loaded | None = None
         self._lock = threading.Lock()
 
@@ -278,8 +278,8 @@ class Index:
             [np.frombuffer(blob, dtype=np.float16) for (blob,) in blobs], dtype=np.float32
         ).reshape(len(blobs), -1)
         texts = [f"{title} {heading} {body}" for _, title, heading, body in passages]
-        passage_terms = [frozenset(terms(text)) for text in texts]
-        passage_words = [_content_words(text) for text in texts]
+        passage_terms = [self.lexicon.terms(text) for text in texts]
+        passage_words = [self.lexicon.content_words(text) for text in texts]
         vocabulary = sorted({word for words_of in passage_words for word in words_of})
         position = {word: n for n, word in enumerate(vocabulary)}
         document_frequency = Counter(term for found in passage_terms for term in found)
@@ -298,10 +298,12 @@ class Index:
             unseen_idf=math.log(1 + total),
         )
 
-    def search(self, question: str, top_k: int) -> SearchResult:
+    def search(self, question: str | Analysis, top_k: int) -> SearchResult:
         """The top_k passages by fused BM25 and embedding score, diversified across documents,
         with a calibrated confidence that they answer the question."""
         data = self._data()
+        analysis = self.lexicon.analyse(question) if isinstance(question, str) else question
+        question = analysis.text
         query = _fts_query(question)
         if query is None:
             return SearchResult([], data.snapshot_id)
@@ -322,8 +324,8 @@ class Index:
         order = np.argsort(-fused)
         ranked = _diversify([data.passages[n][0] for n in order], top_k)
         chosen = [int(order[position]) for position in ranked]
-        wanted = _content_words(question)
-        wanted_vectors = embedder.embed(wanted)
+        wanted = analysis.content_words
+        wanted_vectors = embedder.embed(list(wanted))
         hits = []
         for n in chosen:
             doc_id, title, heading, body = data.passages[n]
@@ -339,7 +341,7 @@ class Index:
 
 
 def _soft_coverage(
-    wanted: list[str], wanted_vectors: Vectors, passage: int, data: _Loaded
+    wanted: tuple[str, ...], wanted_vectors: Vectors, passage: int, data: _Loaded
 ) -> float:
     """IDF-weighted share of the question's content words found in the passage: 1 for the
     same stem, else the part of the closest passage word's similarity above SOFT_MATCH_FLOOR."""

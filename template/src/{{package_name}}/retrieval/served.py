@@ -12,6 +12,7 @@ import logging
 import threading
 from pathlib import Path
 
+from ..language import Analysis, Lexicon
 from .confidence import ConfidenceModel
 from .index import FORMAT, Index, IndexNotReadyError, SearchResult
 from .snapshots import SnapshotStore
@@ -23,11 +24,16 @@ CACHED_FILES_KEPT = 3
 
 class ServedIndex:
     def __init__(
-        self, store: SnapshotStore, cache_dir: Path, confidence: ConfidenceModel | None = None
+        self,
+        store: SnapshotStore,
+        cache_dir: Path,
+        confidence: ConfidenceModel | None = None,
+        lexicon: Lexicon | None = None,
     ) -> None:
         self.store = store
         self.cache_dir = cache_dir
         self.confidence = confidence or ConfidenceModel()
+        self.lexicon = lexicon or Lexicon()
         self._index: Index | None = None
         self._snapshot_id: str | None = None
         self._lock = threading.Lock()
@@ -49,7 +55,7 @@ class ServedIndex:
             path = self.cache_dir / f"{current}.v{FORMAT}.sqlite"
             if not path.is_file():
                 self.store.materialise(current, path)
-            index = Index(path, self.confidence)
+            index = Index(path, self.confidence, self.lexicon)
             index.load()  # read and embed now, so no request waits for it
             previous = self._snapshot_id
             self._index, self._snapshot_id = index, current
@@ -77,5 +83,5 @@ class ServedIndex:
         """(snapshot id, built at ISO time, document count) of the served snapshot."""
         return self._served().snapshot()
 
-    def search(self, question: str, top_k: int) -> SearchResult:
+    def search(self, question: str | Analysis, top_k: int) -> SearchResult:
         return self._served().search(question, top_k)

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..db.timestamps import as_utc
 from .corpus import Document
 from .index import DocumentRow, Passage, snapshot_id_for, split_passages, write_index
 from .tables import index_current, index_documents, index_passages, index_snapshots
@@ -50,11 +51,6 @@ class Published:
     snapshot_id: str
     previous_id: str | None
     new: bool  # False: the same content was already stored; only the pointer moved
-
-
-def _as_utc(moment: dt.datetime) -> dt.datetime:
-    """SQLite hands back naive datetimes; the store writes UTC."""
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
 class SnapshotStore:
@@ -169,7 +165,7 @@ class SnapshotStore:
                 ).order_by(index_snapshots.c.created_at.desc())
             ).all()
         return [
-            SnapshotInfo(sid, _as_utc(created), docs, passages, sid == current)
+            SnapshotInfo(sid, as_utc(created), docs, passages, sid == current)
             for sid, created, docs, passages in rows
         ]
 
@@ -234,4 +230,4 @@ class SnapshotStore:
                     .order_by(index_passages.c.position)
                 )
             ]
-        write_index(path, snapshot_id, _as_utc(meta[0]), documents, passages)
+        write_index(path, snapshot_id, as_utc(meta[0]), documents, passages)

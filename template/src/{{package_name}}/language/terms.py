@@ -1,7 +1,7 @@
-"""Tokenising for search and grounding: lower-case words, stop words removed, light stemming.
+"""Tokenising: lower-case words, English stop words, light stemming.
 
-Shared by retrieval (to measure how much of a question a passage covers) and by the embedded
-model (to pick the sentences that answer it), so both agree on what a "term" is.
+Generic English only. Words too common in one organisation's documents to tell passages apart
+(its own name, "company") are data, listed in `data/stop_words.yaml` (see lexicon.py).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ its itself just me more most my myself no nor not now of off on once only or oth
 ourselves out over own same she should so some such than that the their theirs them
 themselves then there these they this those through to too under until up very was we were
 what when where which while who whom why will with would you your yours yourself yourselves
-acme company please tell know need want many much may might must also"""
-STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
+please tell know need want many much may might must also"""
+ENGLISH_STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
 
 
 def stem(word: str) -> str:
@@ -39,6 +39,11 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-def terms(text: str) -> set[str]:
+def content_words(text: str, stop_words: frozenset[str] = ENGLISH_STOP_WORDS) -> list[str]:
+    """The distinct words of a text that carry meaning, in order of first use."""
+    return list(dict.fromkeys(w for w in words(text) if w not in stop_words and len(w) > 1))
+
+
+def terms(text: str, stop_words: frozenset[str] = ENGLISH_STOP_WORDS) -> frozenset[str]:
     """The distinct stemmed content terms of a text."""
-    return {stem(word) for word in words(text) if word not in STOP_WORDS and len(word) > 1}
+    return frozenset(stem(word) for word in content_words(text, stop_words))

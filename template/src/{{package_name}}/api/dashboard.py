@@ -2,55 +2,25 @@
 
 from __future__ import annotations
 
-import base64
-import functools
-import hashlib
-import html
-import re
-from importlib import resources
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..api.auth import require_api_key
-from ..api.deps import ServicesDep
-from ..api.errors import ApiError
-from ..api.schemas import ErrorResponse
-from .queries import dashboard_data
-from .schemas import DashboardData, Window
+from ..dashboard import DashboardData, Window, dashboard_data, render_page
+from .auth import require_api_key
+from .deps import ServicesDep
+from .errors import ApiError
+from .schemas import ErrorResponse
 
 dashboard = APIRouter(tags=["dashboard"])
-
-SERVICE_PLACEHOLDER = "__SERVICE_NAME__"
-_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
-
-
-@functools.cache
-def _page(service: str) -> tuple[str, str]:
-    """The page with the service name filled in, and its Content-Security-Policy.
-
-    The policy lets the browser load nothing but this page's own inline script (pinned by its
-    hash), its inline styles and `/dashboard/data`: no CDN, font or image can sneak in.
-    """
-    page = resources.files(__package__ or __name__).joinpath("page.html")
-    text = page.read_text(encoding="utf-8").replace(SERVICE_PLACEHOLDER, html.escape(service))
-    hashes = " ".join(
-        "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
-        for script in _SCRIPT.findall(text)
-    )
-    policy = (
-        f"default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; img-src data:; "
-        "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-    )
-    return text, policy
 
 
 @dashboard.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
 def page(request: Request) -> HTMLResponse:
     """The dashboard page. Public: it holds no figures and asks for the API key itself."""
-    text, policy = _page(request.app.title)
+    text, policy = render_page(request.app.title)
     return HTMLResponse(
         text,
         headers={
