@@ -35,7 +35,7 @@ demo: install ## Render a service with default answers, start it on the embedded
 .PHONY: test
 # Test files run in parallel, one worker per core (xdist; a file stays on one worker, so its
 # rendered and installed repos are built once); measured figures are printed at the end.
-XDIST ?= -n auto --dist loadfile
+XDIST ?= -n auto --dist loadgroup
 
 test: install ## Run every test: fast answer/render checks, then each rendered profile's own checks
 	$(PYTEST) $(XDIST) || [ $$? -eq 5 ]

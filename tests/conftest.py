@@ -8,6 +8,36 @@ import pytest
 from .helpers import PROFILES, render
 from .postgres import PostgresServer
 
+# How `make test` spreads the suite over xdist workers (`--dist loadgroup`): a file's tests stay
+# together, so module-scoped renders and installs are made once, except in the slowest files:
+# each answer profile of test_generated.py (its own install) and each test of test_update.py
+# (its own projects) is a unit of its own, so they run side by side instead of in one queue.
+# The longest files go first, so no worker starts one of them when the others are nearly done.
+SPLIT_BY_PROFILE = {"test_generated"}
+SPLIT_BY_TEST = {"test_update"}
+LONGEST_FIRST = [
+    "test_update",
+    "test_generated",
+    "test_production_data",
+    "test_delivery",
+    "test_corpus_swap",
+    "test_api_fuzz",
+    "test_e2e_observability",
+]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: n for n, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))
+    for item in items:
+        group = item.path.stem
+        callspec = getattr(item, "callspec", None)
+        if group in SPLIT_BY_PROFILE and callspec is not None:
+            group += "::" + str(callspec.params["installed"])
+        elif group in SPLIT_BY_TEST:
+            group += "::" + item.name
+        item.add_marker(pytest.mark.xdist_group(group))
+
 
 @pytest.fixture(scope="session")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
