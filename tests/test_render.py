@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 import yaml
 
-from .helpers import PROFILES
+from .helpers import PROFILES, ROOT
 
 LEFTOVER_JINJA = re.compile(r"\{\{|\{%|\{#|%\}")
 # GitHub Actions expressions (`${{ github.sha }}`) in workflows are meant to be there.
@@ -150,3 +153,21 @@ def test_every_yaml_file_parses_with_the_answers_intact(
     oncall = PROFILES[profile].get("oncall_contact", "#ai-platform-oncall")
     titles = [link["title"] for link in catalog["metadata"]["links"]]
     assert f"Incident runbook (on-call: {oncall})" in titles
+
+
+@pytest.mark.parametrize("relative", [True, False])
+def test_a_relative_template_path_is_warned_about_at_copy(tmp_path: Path, relative: bool) -> None:
+    """`make template-update` finds the template by the recorded path: a relative one breaks it."""
+    source = os.path.relpath(ROOT, tmp_path) if relative else str(ROOT)
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "copier"), "copy", "--trust", "--defaults", "--quiet"]
+        + [source, "project"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    answers = yaml.safe_load((tmp_path / "project" / ".copier-answers.yml").read_text())
+    assert answers["_src_path"] == source
+    warned = "WARNING: the template path" in result.stderr
+    assert warned == relative, result.stderr[-2000:]
