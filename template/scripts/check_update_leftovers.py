@@ -15,13 +15,14 @@ MARKERS = ("<<<<<<< ", ">>>>>>> ")
 
 
 def tracked_and_new_files() -> list[Path]:
-    """Files git knows about plus untracked ones (not ignored): what an update can touch."""
+    """Files git knows about plus untracked ones (not ignored): what an update can touch, each
+    once (git lists a conflicted file once per merge stage)."""
     listing = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],  # noqa: S607
         capture_output=True,
         check=True,
     ).stdout
-    return [Path(name) for name in listing.decode().split("\0") if name]
+    return [Path(name) for name in dict.fromkeys(listing.decode().split("\0")) if name]
 
 
 def leftovers(files: list[Path]) -> list[str]:
@@ -50,7 +51,7 @@ def main() -> int:
     if problems:
         print(
             f"{len(problems)} unresolved update conflict(s): resolve them, then commit. "
-            "See docs/onboarding.md (Template updates).",
+            "See docs/onboarding.md, section 6 (Stay current with the template).",
             file=sys.stderr,
         )
         return 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -57,3 +58,46 @@ def test_command_exits_non_zero_on_a_conflict_in_a_git_repo(tmp_path: Path) -> N
     assert dirty.returncode == 1
     assert "pyproject.toml.rej" in dirty.stderr
     assert "1 unresolved update conflict(s)" in dirty.stderr
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(  # noqa: S603 - git from PATH, fixed arguments
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],  # noqa: S607
+        cwd=repo,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_a_conflicted_file_is_reported_once_and_the_help_exists(tmp_path: Path) -> None:
+    """Git lists an unmerged file once per merge stage; the scan names it once, and points to a
+    section the onboarding guide really has."""
+    git(tmp_path, "init", "-q", "-b", "main")
+    (tmp_path / "settings.py").write_text("limit = 1\n")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "base")
+    git(tmp_path, "checkout", "-qb", "template")
+    (tmp_path / "settings.py").write_text("limit = 2\n")
+    git(tmp_path, "commit", "-qam", "template change")
+    git(tmp_path, "checkout", "-q", "main")
+    (tmp_path / "settings.py").write_text("limit = 3\n")
+    git(tmp_path, "commit", "-qam", "team change")
+    merge = subprocess.run(
+        ["git", "merge", "-q", "template"],  # noqa: S607 - git from PATH
+        cwd=tmp_path,
+        capture_output=True,
+        check=False,
+    )
+    assert merge.returncode != 0, "the merge was meant to conflict"
+
+    result = subprocess.run(  # noqa: S603 - our own script, with this interpreter
+        [sys.executable, SCRIPT], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.count("settings.py:1: conflict markers") == 1, result.stderr
+    assert "1 unresolved update conflict(s)" in result.stderr
+    section = re.search(r"docs/onboarding\.md, section \d+ \((.+?)\)", result.stderr)
+    assert section, result.stderr
+    guide = (SCRIPT.parents[1] / "docs" / "onboarding.md").read_text(encoding="utf-8")
+    assert re.search(rf"^## \d+\. {re.escape(section.group(1))}$", guide, re.MULTILINE)
