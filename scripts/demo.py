@@ -69,6 +69,10 @@ def main() -> int:
     base_url = f"http://{host}:{port}"
     print("Starting it with `make run` (embedded offline model) ...", flush=True)
     server = subprocess.Popen(["make", "run"], cwd=project, env=env, start_new_session=True)
+    # The server runs in its own session (Ctrl-C reaches it through us, once): SIGTERM must stop
+    # it too, and so must the end of `make demo` itself (make does not pass SIGTERM on).
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    parent = os.getppid()
     try:
         wait_ready(base_url, server)
         key = api_key(project)
@@ -87,7 +91,9 @@ def main() -> int:
             """-d '{"question": "What is the home office allowance?"}'"""
         )
         print(f"Project: {project}   Stop with Ctrl-C.\n", flush=True)
-        return server.wait()
+        while server.poll() is None and os.getppid() == parent:
+            time.sleep(0.5)
+        return server.returncode or 0
     except KeyboardInterrupt:
         return 0
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from types import FrameType
 
 import uvicorn
@@ -47,6 +48,17 @@ def server_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
     )
 
 
+def _exit_quietly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
 def serve(settings: Settings) -> None:
+    """Serve until Ctrl-C or SIGTERM, shut down gracefully, then exit 0 without a traceback.
+
+    uvicorn handles the signal, shuts down, then raises it again for whoever handled it before:
+    these handlers make that a normal exit (not a KeyboardInterrupt traceback, nor a death by
+    signal that `make run` would report as an error)."""
     app = create_app(settings)
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, _exit_quietly)
     _GracefulServer(server_config(app, settings), app.state.shutdown).run()
