@@ -30,6 +30,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import time
 import urllib.request
@@ -162,7 +163,9 @@ class LocalBackend:
 
     def _release_env(self, release_dir: Path) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
-        return env | self._shared_settings() | read_release_env(release_dir)
+        # RELEASE_ID: /healthz reports it, so the checks know they reached this release.
+        release = {"RELEASE_ID": release_dir.name}
+        return env | self._shared_settings() | read_release_env(release_dir) | release
 
     def endpoint(self) -> Endpoint:
         settings = self._shared_settings()
@@ -225,6 +228,24 @@ class LocalBackend:
                 os.killpg(pid, signal.SIGKILL)
         self._pid_path.unlink(missing_ok=True)
 
+    def _port_in_use(self) -> bool:
+        settings = self._shared_settings()
+        with socket.socket() as probe:
+            probe.settimeout(1)
+            return probe.connect_ex((settings["HOST"], int(settings["PORT"]))) == 0
+
+    def _refuse_a_taken_port(self) -> None:
+        """With no process of ours running, anything listening on the port is not ours: refuse
+        before anything is migrated, stopped or switched."""
+        if self._running_pid() is None and self._port_in_use():
+            port = self._shared_settings()["PORT"]
+            raise ActivationError(
+                f"port {port} of {self.environment} is taken by a process this deployment did "
+                f"not start (an orphan of an earlier DEPLOY_ROOT, or another program): stop it, "
+                f"or choose another port with PORT= in {self.home / 'shared' / 'service.env'} "
+                f"(DEPLOY_PORT_{self.environment.upper()} sets it for a new environment)"
+            )
+
     def _start(self) -> subprocess.Popen[bytes]:
         release_dir = self._current_link.resolve()
         logs = self.home / "logs"
@@ -241,8 +262,10 @@ class LocalBackend:
         self._pid_path.write_text(str(process.pid), encoding="utf-8")
         return process
 
-    def _wait_ready(self, process: subprocess.Popen[bytes]) -> None:
-        url = f"{self.endpoint().url}/readyz"
+    def _wait_ready(self, process: subprocess.Popen[bytes], release: str) -> None:
+        """Until /readyz is 200 and /healthz names `release`: the process we started answers,
+        not another one on the same port."""
+        url = self.endpoint().url
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
             if process.poll() is not None:
@@ -250,14 +273,16 @@ class LocalBackend:
                     f"the service exited with code {process.returncode} during start-up; "
                     f"see {self.home / 'logs' / 'service.log'}"
                 )
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback)
-                    if response.status == 200:
-                        return
-            except OSError:  # refused, reset, timed out, HTTP errors (URLError is an OSError)
-                pass
+            if _get_json(f"{url}/readyz") is not None:
+                answered = (_get_json(f"{url}/healthz") or {}).get("release")
+                if answered == release:
+                    return
+                raise ActivationError(
+                    f"{url} answers as release {answered or 'unknown'}, not {release}: another "
+                    "process serves on this port"
+                )
             time.sleep(0.2)
-        raise ActivationError(f"not ready after {READY_TIMEOUT_SECONDS:.0f} s: {url}")
+        raise ActivationError(f"not ready after {READY_TIMEOUT_SECONDS:.0f} s: {url}/readyz")
 
     def _package(self, release_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
         """Run `python -m <package> ARGS` of a release with the environment's settings."""
@@ -286,6 +311,7 @@ class LocalBackend:
         print(f"{self.environment}: {result.stdout.strip()}", flush=True)
 
     def _serve(self, release: str, *, migrate: bool) -> None:
+        self._refuse_a_taken_port()
         release_dir = self._prepare(release)
         if migrate:
             self._migrate(release, release_dir)
@@ -294,7 +320,7 @@ class LocalBackend:
         state = self._state()
         state["current"] = release
         self._save_state(state)
-        self._wait_ready(self._start())
+        self._wait_ready(self._start(), release)
 
     # --- Backend -----------------------------------------------------------------------------
     def activate(self, release: str) -> None:
@@ -318,8 +344,15 @@ class LocalBackend:
             f"environment: {self.environment} (local backend, {self.home})",
             f"serving:     {state['current'] or 'nothing deployed yet'}"
             + (f" (pid {running}, {self.endpoint().url})" if running else " (not running)"),
-            "history (newest first):",
         ]
+        if running is None and self._port_in_use():
+            answered = (_get_json(f"{self.endpoint().url}/healthz") or {}).get("release")
+            lines.append(
+                f"WARNING:     port {self._shared_settings()['PORT']} is in use by a process this "
+                f"deployment does not know (release {answered or 'unknown'}): an orphan of an "
+                "earlier DEPLOY_ROOT or `make clean`, or another program. Stop it before deploying."
+            )
+        lines.append("history (newest first):")
         for entry in reversed(state["history"][-10:]):
             detail = f"  {entry['detail']}" if entry["detail"] else ""
             lines.append(f"  {entry['at']}  {entry['event']:<12} {entry['release']}{detail}")
@@ -382,3 +415,13 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return not Path("/proc/self").exists()  # gone meanwhile (or no /proc: assume alive)
     return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def _get_json(url: str) -> dict[str, Any] | None:
+    """The JSON body of a 200 answer, or None (refused, timed out, an error status, not JSON)."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback)
+            body = json.loads(response.read())
+    except (OSError, ValueError):  # URLError and HTTP errors are OSErrors
+        return None
+    return body if isinstance(body, dict) else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import stat
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ from fake_service import FakeService
 from support import SMOKE_KEY, write_tree
 
 from deploy import local, rollout
-from deploy.base import DeployError, Endpoint
+from deploy.base import ActivationError, DeployError, Endpoint
 from deploy.bundle import parse_env_file
 from deploy.config import PACKAGE
 from deploy.local import LocalBackend
@@ -235,7 +236,9 @@ def install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalInstall:
     local = LocalInstall(LocalBackend("production", tmp_path))
     monkeypatch.setattr(LocalBackend, "stop", lambda self: local.events.append("stop"))
     monkeypatch.setattr(LocalBackend, "_start", lambda self: local.events.append("start"))
-    monkeypatch.setattr(LocalBackend, "_wait_ready", lambda self, process: None)
+    monkeypatch.setattr(LocalBackend, "_wait_ready", lambda self, process, release: None)
+    # Whatever else runs on this machine: no process holds the environment's port here.
+    monkeypatch.setattr(LocalBackend, "_port_in_use", lambda self: False)
     return local
 
 
@@ -338,3 +341,65 @@ def test_a_rejected_refresh_fails_with_the_reason(install: LocalInstall) -> None
     with pytest.raises(DeployError, match="ingest failed:\ningest: alembic"):
         install.backend.refresh()
     assert install.events == []
+
+
+# --- the backend knows its own process ------------------------------------------------------------
+
+
+def port_of(service: FakeService) -> int:
+    return int(service.url.rstrip("/").rsplit(":", 1)[1])
+
+
+def test_a_port_held_by_another_process_is_refused_before_anything_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, service: FakeService
+) -> None:
+    """Another program (or an orphan of a deleted DEPLOY_ROOT) on the port: the deploy says so,
+    names the setting, and migrates, stops and switches nothing; `status` warns."""
+    port = port_of(service)
+    monkeypatch.setenv("DEPLOY_PORT_PRODUCTION", str(port))
+    local = LocalInstall(LocalBackend("production", tmp_path))
+    local.serving("aaa")
+    local.release("bbb")
+
+    with pytest.raises(ActivationError) as refused:
+        local.backend.activate("bbb")
+
+    message = str(refused.value)
+    assert f"port {port} of production is taken by a process this deployment did not start" in (
+        message
+    )
+    assert "service.env" in message
+    assert "DEPLOY_PORT_PRODUCTION" in message
+    assert local.calls() == []  # not even migrated
+    assert local.backend.current() == "aaa"
+    assert f"port {port} is in use by a process this deployment does not know" in (
+        local.backend.status()
+    )
+
+
+def test_readiness_needs_the_release_it_started_to_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, service: FakeService
+) -> None:
+    """A ready service on the port is not enough: /healthz must name the release started."""
+    monkeypatch.setenv("DEPLOY_PORT_PRODUCTION", str(port_of(service)))
+    backend = LocalBackend("production", tmp_path)
+    started = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        service.health = (200, {"status": "ok", "release": "0ther0000000"})
+        with pytest.raises(ActivationError, match="answers as release 0ther0000000, not bbb"):
+            backend._wait_ready(started, "bbb")
+        service.health = (404, {})
+        with pytest.raises(ActivationError, match="answers as release unknown, not bbb"):
+            backend._wait_ready(started, "bbb")
+
+        service.health = (200, {"status": "ok", "release": "bbb"})
+        backend._wait_ready(started, "bbb")
+    finally:
+        started.kill()
+        started.wait()
+
+
+def test_the_started_service_is_told_its_release(install: LocalInstall) -> None:
+    release = install.release("bbb")
+
+    assert install.backend._release_env(release)["RELEASE_ID"] == "bbb"

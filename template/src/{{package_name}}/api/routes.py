@@ -13,7 +13,7 @@ from ..pipeline import AskFailedError
 from ..retrieval import IndexNotReadyError
 from .auth import Caller
 from .context import request_id_of
-from .deps import LedgerDep, MetricsDep, PipelineDep, ServicesDep
+from .deps import LedgerDep, MetricsDep, PipelineDep, ServicesDep, SettingsDep
 from .errors import ApiError
 from .schemas import (
     AskRequest,
@@ -40,9 +40,9 @@ v1 = APIRouter(
 
 
 @probes.get("/healthz", response_model=HealthResponse, summary="Liveness")
-def healthz() -> HealthResponse:
-    """The process is up. Used by liveness probes; does no I/O."""
-    return HealthResponse(status="ok")
+def healthz(settings: SettingsDep) -> HealthResponse:
+    """The process is up, and which release it runs. Used by liveness probes; does no I/O."""
+    return HealthResponse(status="ok", release=settings.release_id)
 
 
 @probes.get(

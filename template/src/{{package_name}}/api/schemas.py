@@ -71,6 +71,9 @@ class ErrorResponse(BaseModel):
 
 class HealthResponse(BaseModel):
     status: Literal["ok"]
+    release: str | None = Field(
+        default=None, description="The release this process runs (RELEASE_ID), when deployed"
+    )
 
 
 class ReadinessResponse(BaseModel):
