@@ -21,6 +21,7 @@ LONGEST_FIRST = [
     "test_production_data",
     "test_delivery",
     "test_corpus_swap",
+    "test_air_gap",
     "test_api_fuzz",
     "test_e2e_observability",
 ]
