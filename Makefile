@@ -61,12 +61,27 @@ lint: install ## Lint the template's own Python (tests and scripts)
 	$(UV) run --locked ruff check .
 	$(UV) run --locked ruff format --check .
 
+# Mermaid for the docs site, served with it (never from a CDN: the site works air-gapped).
+# Fetched once from the npm registry at the pinned version; Material uses it when present.
+MERMAID_VERSION := 11.12.2
+MERMAID_JS := docs/assets/javascripts/mermaid.min.js
+
+$(MERMAID_JS):
+	@command -v npm >/dev/null || { echo "npm is required to fetch mermaid for the docs site"; exit 1; }
+	mkdir -p build/npm $(@D)
+	cd build/npm && npm pack --silent mermaid@$(MERMAID_VERSION) >/dev/null \
+	  && tar -xzf mermaid-$(MERMAID_VERSION).tgz package/dist/mermaid.min.js
+	cp build/npm/package/dist/mermaid.min.js $@
+
+.PHONY: docs-assets
+docs-assets: $(MERMAID_JS) ## Fetch the docs site's pinned assets (Mermaid) once
+
 .PHONY: docs
-docs: install ## Build the documentation site strictly (site/)
+docs: install docs-assets ## Build the documentation site strictly (site/)
 	$(UV) run --locked mkdocs build --strict
 
 .PHONY: docs-serve
-docs-serve: install ## Serve the documentation with live reload on 127.0.0.1:8001
+docs-serve: install docs-assets ## Serve the documentation with live reload on 127.0.0.1:8001
 	$(UV) run --locked mkdocs serve --dev-addr 127.0.0.1:8001
 
 .PHONY: lock

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import copier
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -192,3 +193,16 @@ def stop_local_deploys(repo: Path, env: dict[str, str]) -> None:
             env=env | {"DEPLOY_BACKEND": "local"},
             check=False,
         )
+
+
+def no_network_prefix() -> list[str]:
+    """A command prefix that runs a command with no network but loopback (`unshare -n`, as
+    root); skips the calling test, with the reason, where namespaces are not permitted."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        pytest.skip("no unshare(1) (util-linux) on this machine")
+    prefix = [unshare, "-n", "--", "bash", "-c", 'ip link set lo up && exec "$@"', "sandbox"]
+    probe = subprocess.run([*prefix, "true"], capture_output=True, text=True, check=False)
+    if probe.returncode != 0:
+        pytest.skip(f"network namespaces are not permitted here: {probe.stderr.strip()}")
+    return prefix

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,30 +17,18 @@ from typing import Any
 
 import pytest
 
-from .helpers import PROFILES, ROOT, installed_copy, project_env
+from .helpers import PROFILES, ROOT, installed_copy, no_network_prefix, project_env
 
 pytestmark = [pytest.mark.generated, pytest.mark.e2e]
 
 ARTIFACTS = ROOT / "build" / "artifacts"
 
 
-def sandbox_or_skip() -> list[str]:
-    """The command prefix that runs a command with no network but loopback."""
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        pytest.skip("no unshare(1) (util-linux) on this machine")
-    prefix = [unshare, "-n", "--", "bash", "-c", 'ip link set lo up && exec "$@"', "sandbox"]
-    probe = subprocess.run([*prefix, "true"], capture_output=True, text=True, check=False)
-    if probe.returncode != 0:
-        pytest.skip(f"network namespaces are not permitted here: {probe.stderr.strip()}")
-    return prefix
-
-
 @pytest.fixture(scope="module")
 def offline_run(
     rendered: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Any]:
-    prefix = sandbox_or_skip()
+    prefix = no_network_prefix()
     # A developer's machine has installed the template's dependencies before: warm the cache.
     assert "default" in PROFILES
     installed_copy(rendered["default"], tmp_path_factory.mktemp("warm") / "repo")

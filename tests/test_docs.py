@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
-from .helpers import ROOT
+from .helpers import ROOT, no_network_prefix, run
 
 DOCS = ROOT / "docs"
 ANSWERS_PAGE = DOCS / "reference" / "answers.md"
@@ -85,3 +87,36 @@ def test_relative_links_in_docs_resolve() -> None:
             if not (page.parent / path).resolve().exists():
                 dead.append(f"{page.relative_to(ROOT)}: {target}")
     assert not dead, "dead relative links:\n" + "\n".join(dead)
+
+
+@pytest.mark.e2e
+def test_diagrams_render_with_no_network(tmp_path: Path) -> None:
+    """Mermaid is served with the site: with no network, every diagram of a page is rendered by
+    it, none is left as raw `flowchart` text (what a CDN-loaded Mermaid leaves offline)."""
+    prefix = no_network_prefix()
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert browser, "chromium is not installed: .ci/run installs it (apt-get install chromium)"
+    run(["make", "docs-assets"], ROOT)
+    site = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    page = site / "explanation" / "architecture" / "index.html"
+    diagrams = (DOCS / "explanation" / "architecture.md").read_text().count("```mermaid")
+    assert diagrams >= 2
+
+    dom = subprocess.run(
+        [*prefix, browser, "--headless", "--no-sandbox", "--disable-gpu"]
+        + ["--virtual-time-budget=10000", f"--user-data-dir={tmp_path / 'profile'}"]
+        + ["--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+
+    assert dom.count('<div class="mermaid">') == diagrams, dom[-2000:]
+    assert "<code>flowchart" not in dom
