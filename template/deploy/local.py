@@ -163,7 +163,7 @@ class LocalBackend:
 
     def _release_env(self, release_dir: Path) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
-        # RELEASE_ID: /healthz reports it, so the checks know they reached this release.
+        # RELEASE_ID: /readyz reports it, so the checks know they reached this release.
         release = {"RELEASE_ID": release_dir.name}
         return env | self._shared_settings() | read_release_env(release_dir) | release
 
@@ -263,8 +263,8 @@ class LocalBackend:
         return process
 
     def _wait_ready(self, process: subprocess.Popen[bytes], release: str) -> None:
-        """Until /readyz is 200 and /healthz names `release`: the process we started answers,
-        not another one on the same port."""
+        """Until /readyz is 200 and names `release`: the process we started answers, not
+        another one on the same port."""
         url = self.endpoint().url
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
@@ -273,8 +273,9 @@ class LocalBackend:
                     f"the service exited with code {process.returncode} during start-up; "
                     f"see {self.home / 'logs' / 'service.log'}"
                 )
-            if _get_json(f"{url}/readyz") is not None:
-                answered = (_get_json(f"{url}/healthz") or {}).get("release")
+            ready = _get_json(f"{url}/readyz")
+            if ready is not None:
+                answered = ready.get("release")
                 if answered == release:
                     return
                 raise ActivationError(
@@ -346,7 +347,7 @@ class LocalBackend:
             + (f" (pid {running}, {self.endpoint().url})" if running else " (not running)"),
         ]
         if running is None and self._port_in_use():
-            answered = (_get_json(f"{self.endpoint().url}/healthz") or {}).get("release")
+            answered = (_get_json(f"{self.endpoint().url}/readyz") or {}).get("release")
             lines.append(
                 f"WARNING:     port {self._shared_settings()['PORT']} is in use by a process this "
                 f"deployment does not know (release {answered or 'unknown'}): an orphan of an "

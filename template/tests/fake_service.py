@@ -1,5 +1,5 @@
-"""A fake service for the deploy tests: a tiny HTTP server on 127.0.0.1 whose /readyz, /healthz
-and /v1/ask answer what a test sets. Its fixtures (`smoke_server`, `service`) are registered for
+"""A fake service for the deploy tests: a tiny HTTP server on 127.0.0.1 whose /readyz and
+/v1/ask answer what a test sets. Its fixtures (`smoke_server`, `service`) are registered for
 every test by conftest.py (`pytest_plugins`)."""
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ class FakeService:
 
     url: str = ""
     ready: tuple[int, Any] = (200, {"status": "ready"})
-    health: tuple[int, Any] = (404, {})
     ask: tuple[int, Any] = (200, ANSWERED)
     truncated: bool = False
     keys: list[str | None] = field(default_factory=list)
@@ -40,9 +39,7 @@ class _SmokeHandler(BaseHTTPRequestHandler):
         """Keep the test output quiet."""
 
     def do_GET(self) -> None:
-        service = self.server.service
-        routes = {"/readyz": service.ready, "/healthz": service.health}
-        self._reply(*routes.get(self.path, (404, {})))
+        self._reply(*(self.server.service.ready if self.path == "/readyz" else (404, {})))
 
     def do_POST(self) -> None:
         service = self.server.service

@@ -380,19 +380,19 @@ def test_a_port_held_by_another_process_is_refused_before_anything_changes(
 def test_readiness_needs_the_release_it_started_to_answer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, service: FakeService
 ) -> None:
-    """A ready service on the port is not enough: /healthz must name the release started."""
+    """A ready service on the port is not enough: /readyz must name the release started."""
     monkeypatch.setenv("DEPLOY_PORT_PRODUCTION", str(port_of(service)))
     backend = LocalBackend("production", tmp_path)
     started = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        service.health = (200, {"status": "ok", "release": "0ther0000000"})
+        service.ready = (200, {"status": "ready", "release": "0ther0000000"})
         with pytest.raises(ActivationError, match="answers as release 0ther0000000, not bbb"):
             backend._wait_ready(started, "bbb")
-        service.health = (404, {})
+        service.ready = (200, {"status": "ready"})
         with pytest.raises(ActivationError, match="answers as release unknown, not bbb"):
             backend._wait_ready(started, "bbb")
 
-        service.health = (200, {"status": "ok", "release": "bbb"})
+        service.ready = (200, {"status": "ready", "release": "bbb"})
         backend._wait_ready(started, "bbb")
     finally:
         started.kill()

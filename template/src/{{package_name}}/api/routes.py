@@ -13,7 +13,7 @@ from ..pipeline import AskFailedError
 from ..retrieval import IndexNotReadyError
 from .auth import Caller
 from .context import request_id_of
-from .deps import LedgerDep, MetricsDep, PipelineDep, ServicesDep, SettingsDep
+from .deps import LedgerDep, MetricsDep, PipelineDep, ServicesDep
 from .errors import ApiError
 from .schemas import (
     AskRequest,
@@ -40,9 +40,9 @@ v1 = APIRouter(
 
 
 @probes.get("/healthz", response_model=HealthResponse, summary="Liveness")
-def healthz(settings: SettingsDep) -> HealthResponse:
-    """The process is up, and which release it runs. Used by liveness probes; does no I/O."""
-    return HealthResponse(status="ok", release=settings.release_id)
+def healthz() -> HealthResponse:
+    """The process is up. Used by liveness probes; does no I/O."""
+    return HealthResponse(status="ok")
 
 
 @probes.get(
@@ -72,7 +72,10 @@ def readyz(services: ServicesDep, response: Response) -> ReadinessResponse:
     if not ready:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     return ReadinessResponse(
-        status="ready" if ready else "not_ready", checks=checks, snapshot_id=snapshot_id
+        status="ready" if ready else "not_ready",
+        checks=checks,
+        snapshot_id=snapshot_id,
+        release=services.settings.release_id,
     )
 
 

@@ -71,12 +71,12 @@ class ErrorResponse(BaseModel):
 
 class HealthResponse(BaseModel):
     status: Literal["ok"]
-    release: str | None = Field(
-        default=None, description="The release this process runs (RELEASE_ID), when deployed"
-    )
 
 
 class ReadinessResponse(BaseModel):
     status: Literal["ready", "not_ready"]
     checks: dict[str, str]
     snapshot_id: str | None = None
+    release: str | None = Field(
+        default=None, description="The release this process runs (RELEASE_ID), when deployed"
+    )
