@@ -9,29 +9,24 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
-from .helpers import free_port, git_commit_all, project_env, render, wait_ready
-
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--virtual-time-budget=10000",
-    "--window-size=1400,1000",
-]
+from .helpers import (
+    browse,
+    chromium,
+    env_api_key,
+    free_port,
+    git_commit_all,
+    project_env,
+    render,
+    wait_ready,
+)
 
 
 def network_reachable() -> bool:
@@ -44,27 +39,6 @@ def network_reachable() -> bool:
         except OSError:
             return False
     return True
-
-
-def browse(browser: str, url: str, screenshot: Path) -> str:
-    """The page's DOM after its scripts ran, and a screenshot of it."""
-    with tempfile.TemporaryDirectory() as profile:
-        dom = subprocess.run(
-            [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", url],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
-        ).stdout
-    with tempfile.TemporaryDirectory() as profile:
-        subprocess.run(
-            [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--screenshot={screenshot}"]
-            + [url],
-            capture_output=True,
-            timeout=120,
-            check=True,
-        )
-    return dom
 
 
 def main(workdir: Path, artifacts: Path) -> dict[str, object]:
@@ -97,11 +71,7 @@ def main(workdir: Path, artifacts: Path) -> dict[str, object]:
     try:
         base = f"http://127.0.0.1:{port}"
         wait_ready(f"{base}/readyz", process=server)
-        key = next(
-            line.split("=", 1)[1].split(",")[0]
-            for line in (repo / ".env").read_text().splitlines()
-            if line.startswith("API_KEYS=")
-        )
+        key = env_api_key(repo)
         ask = urllib.request.Request(
             f"{base}/v1/ask",
             data=b'{"question": "How many days of annual leave can I carry over?"}',
@@ -109,14 +79,19 @@ def main(workdir: Path, artifacts: Path) -> dict[str, object]:
         )
         with urllib.request.urlopen(ask, timeout=30) as response:
             summary["answer"] = json.loads(response.read())
-        browser = shutil.which("chromium") or shutil.which("chromium-browser")
+        browser = chromium()
         if browser is None:
             summary["error"] = "chromium is not installed (.ci/run installs it)"
             return summary
         artifacts.mkdir(parents=True, exist_ok=True)
-        summary["docs_dom"] = browse(browser, f"{base}/docs", artifacts / "offline-docs.png")
+        summary["docs_dom"] = browse(
+            browser, f"{base}/docs", screenshot=artifacts / "offline-docs.png", budget_ms=10000
+        )
         summary["dashboard_dom"] = browse(
-            browser, f"{base}/dashboard#key={key}", artifacts / "offline-dashboard.png"
+            browser,
+            f"{base}/dashboard#key={key}",
+            screenshot=artifacts / "offline-dashboard.png",
+            budget_ms=10000,
         )
     finally:
         os.killpg(server.pid, signal.SIGTERM)

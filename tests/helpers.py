@@ -206,3 +206,55 @@ def no_network_prefix() -> list[str]:
     if probe.returncode != 0:
         pytest.skip(f"network namespaces are not permitted here: {probe.stderr.strip()}")
     return prefix
+
+
+def env_api_key(repo: Path) -> str:
+    """The first API key of a rendered repo's .env (written by `make run` the first time)."""
+    line = next(
+        line for line in (repo / ".env").read_text().splitlines() if line.startswith("API_KEYS=")
+    )
+    return line.split("=", 1)[1].split(",")[0]
+
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1400,1000",
+]
+
+
+def chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def browse(
+    browser: str,
+    url: str,
+    *,
+    screenshot: Path | None = None,
+    budget_ms: int = 8000,
+    prefix: list[str] | None = None,
+) -> str:
+    """The page's DOM after its scripts ran for `budget_ms` of virtual time, in headless
+    Chromium (under `prefix`, e.g. no_network_prefix()); a screenshot too when asked."""
+    flags = [*CHROMIUM_FLAGS, f"--virtual-time-budget={budget_ms}"]
+    with tempfile.TemporaryDirectory() as profile:
+        command = [*(prefix or []), browser, *flags, f"--user-data-dir={profile}"]
+        dom = subprocess.run(
+            [*command, "--dump-dom", url], capture_output=True, text=True, timeout=120, check=True
+        ).stdout
+    if screenshot is not None:
+        with tempfile.TemporaryDirectory() as profile:
+            command = [*(prefix or []), browser, *flags, f"--user-data-dir={profile}"]
+            subprocess.run(
+                [*command, f"--screenshot={screenshot}", url],
+                capture_output=True,
+                timeout=120,
+                check=True,
+            )
+    return dom

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .helpers import ROOT, no_network_prefix, run
+from .helpers import ROOT, browse, chromium, no_network_prefix, run
 
 DOCS = ROOT / "docs"
 ANSWERS_PAGE = DOCS / "reference" / "answers.md"
@@ -94,7 +93,7 @@ def test_diagrams_render_with_no_network(tmp_path: Path) -> None:
     """Mermaid is served with the site: with no network, every diagram of a page is rendered by
     it, none is left as raw `flowchart` text (what a CDN-loaded Mermaid leaves offline)."""
     prefix = no_network_prefix()
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    browser = chromium()
     assert browser, "chromium is not installed: .ci/run installs it (apt-get install chromium)"
     run(["make", "docs-assets"], ROOT)
     site = tmp_path / "site"
@@ -108,15 +107,7 @@ def test_diagrams_render_with_no_network(tmp_path: Path) -> None:
     diagrams = (DOCS / "explanation" / "architecture.md").read_text().count("```mermaid")
     assert diagrams >= 2
 
-    dom = subprocess.run(
-        [*prefix, browser, "--headless", "--no-sandbox", "--disable-gpu"]
-        + ["--virtual-time-budget=10000", f"--user-data-dir={tmp_path / 'profile'}"]
-        + ["--dump-dom", page.as_uri()],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout
+    dom = browse(browser, page.as_uri(), budget_ms=10000, prefix=prefix)
 
     assert dom.count('<div class="mermaid">') == diagrams, dom[-2000:]
     assert "<code>flowchart" not in dom

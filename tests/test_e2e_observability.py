@@ -14,7 +14,6 @@ import re
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -26,7 +25,7 @@ from typing import Any
 import pytest
 import yaml
 
-from .helpers import ROOT, free_port, project_env, run
+from .helpers import ROOT, browse, chromium, free_port, project_env, run
 
 pytestmark = [pytest.mark.generated, pytest.mark.e2e]
 
@@ -251,43 +250,12 @@ def test_every_dashboard_panel_and_recording_rule_returns_data(live: dict[str, A
 
 
 def test_builtin_dashboard_renders_its_figures_in_chromium(live: dict[str, Any]) -> None:
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    browser = chromium()
     if browser is None:
         pytest.fail("chromium is not installed: .ci/run installs it (apt-get install chromium)")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     url = f"{live['base']}/dashboard#key={live['key']}"
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--virtual-time-budget=8000",
-        "--window-size=1400,1000",
-    ]
-    with tempfile.TemporaryDirectory() as profile:
-        dom = subprocess.run(
-            [browser, *flags, f"--user-data-dir={profile}", "--dump-dom", url],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
-        ).stdout
-    with tempfile.TemporaryDirectory() as profile:
-        subprocess.run(
-            [
-                browser,
-                *flags,
-                f"--user-data-dir={profile}",
-                f"--screenshot={ARTIFACTS / 'dashboard.png'}",
-                url,
-            ],
-            capture_output=True,
-            timeout=120,
-            check=True,
-        )
+    dom = browse(browser, url, screenshot=ARTIFACTS / "dashboard.png")
     tiles = dict(re.findall(r'data-metric="([a-z_0-9]+)"[^>]*>\s*([^<]*)<', dom))
     assert tiles, "no data-metric tiles in the rendered page"
     requests = [

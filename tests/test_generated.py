@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .helpers import PROFILES, free_port, installed_copy, make_run, run
+from .helpers import PROFILES, env_api_key, free_port, installed_copy, make_run, run
 
 pytestmark = pytest.mark.generated
 
@@ -118,11 +118,7 @@ def test_ingest_and_help_targets_work(installed: Path) -> None:
 def test_make_run_serves_and_answers(installed: Path) -> None:
     port = free_port()
     with make_run(installed, port):
-        key = next(
-            line.split("=", 1)[1]
-            for line in (installed / ".env").read_text().splitlines()
-            if line.startswith("API_KEYS=")
-        )
+        key = env_api_key(installed)
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/v1/ask",
             data=b'{"question": "How much is the home office allowance?"}',

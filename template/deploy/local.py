@@ -384,11 +384,7 @@ class LocalBackend:
         started = time.monotonic()
         seen = None
         while time.monotonic() - started < SNAPSHOT_FOLLOW_TIMEOUT_SECONDS:
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback)
-                    seen = json.loads(response.read()).get("snapshot_id")
-            except (OSError, ValueError):  # not up, HTTP 503 (an OSError), or not JSON
-                seen = None
+            seen = (_get_json(url) or {}).get("snapshot_id")  # None: not up, a 503, not JSON
             if seen == snapshot:
                 return time.monotonic() - started
             time.sleep(0.5)

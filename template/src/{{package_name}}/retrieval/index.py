@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..language import Analysis, Lexicon
+from ..language import Lexicon
 from ..language.embeddings import MODEL_NAME, Vectors, load_embedder
 from ..language.terms import stem, words
 from ..private_files import create_owner_only
@@ -298,11 +298,12 @@ class Index:
             unseen_idf=math.log(1 + total),
         )
 
-    def search(self, question: str | Analysis, top_k: int) -> SearchResult:
+    def search(self, question: str, top_k: int) -> SearchResult:
         """The top_k passages by fused BM25 and embedding score, diversified across documents,
         with a calibrated confidence that they answer the question."""
         data = self._data()
-        analysis = self.lexicon.analyse(question) if isinstance(question, str) else question
+        # Memoised: the embedded model reuses this analysis of the same question.
+        analysis = self.lexicon.analyse(question)
         question = analysis.text
         query = _fts_query(question)
         if query is None:

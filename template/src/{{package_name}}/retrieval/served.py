@@ -12,7 +12,7 @@ import logging
 import threading
 from pathlib import Path
 
-from ..language import Analysis, Lexicon
+from ..language import Lexicon
 from .confidence import ConfidenceModel
 from .index import FORMAT, Index, IndexNotReadyError, SearchResult
 from .snapshots import SnapshotStore
@@ -83,5 +83,5 @@ class ServedIndex:
         """(snapshot id, built at ISO time, document count) of the served snapshot."""
         return self._served().snapshot()
 
-    def search(self, question: str | Analysis, top_k: int) -> SearchResult:
+    def search(self, question: str, top_k: int) -> SearchResult:
         return self._served().search(question, top_k)
