@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-import yaml
 from genai_prices import Usage, calc_price
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from .yaml_files import load_yaml
 
 logger = logging.getLogger(__name__)
 PER_MILLION = Decimal(1_000_000)
@@ -44,7 +45,7 @@ class PriceTable:
 
     @classmethod
     def load(cls, path: Path) -> PriceTable:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+        raw = load_yaml(path.read_text(encoding="utf-8")) if path.is_file() else None
         return cls(TypeAdapter(list[CustomPrice]).validate_python(raw or []))
 
     def cost(self, provider: str, model: str, input_tokens: int, output_tokens: int) -> Cost:

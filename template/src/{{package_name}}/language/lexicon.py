@@ -15,8 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from ..yaml_files import load_yaml
 from .synonyms import Synonyms
 from .terms import ENGLISH_STOP_WORDS, content_words, terms
 
@@ -67,7 +66,7 @@ class Lexicon:
 def load_stop_words(path: Path) -> list[str]:
     if not path.is_file():
         return []
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    raw = load_yaml(path.read_text(encoding="utf-8")) or []
     if not isinstance(raw, list) or not all(isinstance(word, str) and word for word in raw):
         raise StopWordsError(f"{path} must be a list of words")
     return raw

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
+from ..yaml_files import load_yaml
 
 
 class SynonymsError(ValueError):
@@ -35,7 +35,7 @@ class Synonyms:
         """Read the YAML list of groups; a missing file means no rewriting."""
         if not path.is_file():
             return cls([])
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        raw = load_yaml(path.read_text(encoding="utf-8")) or []
         if not isinstance(raw, list) or not all(
             isinstance(group, list) and len(group) >= 2 and all(isinstance(w, str) for w in group)
             for group in raw

@@ -6,6 +6,7 @@ Generic English only. Words too common in one organisation's documents to tell p
 
 from __future__ import annotations
 
+import functools
 import re
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -21,6 +22,7 @@ please tell know need want many much may might must also"""
 ENGLISH_STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
 
 
+@functools.lru_cache(maxsize=65_536)  # a vocabulary repeats: every passage and question
 def stem(word: str) -> str:
     """A deliberately small suffix stripper: enough to match plural, -ing and -ed forms."""
     if len(word) > 4 and word.endswith(("ies", "ied")):

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
+
+from ..yaml_files import load_yaml
 
 # Used when no data/confidence.yaml exists: `make calibrate` on the template's sample corpus and
 # golden split (90 answerable and 20 unanswerable cases).
@@ -42,7 +43,7 @@ class ConfidenceModel:
         """The fitted weights in `path`, or the defaults when it does not exist."""
         if not path.is_file():
             return cls()
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = load_yaml(path.read_text(encoding="utf-8")) or {}
         weights = raw.get("weights") if isinstance(raw, dict) else None
         if not isinstance(weights, dict) or set(weights) != set(DEFAULT_WEIGHTS):
             raise ConfidenceModelError(

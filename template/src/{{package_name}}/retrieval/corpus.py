@@ -14,6 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from ..yaml_files import load_yaml
+
 ID_PATTERN = re.compile(r"^[A-Z]+(?:-[A-Z]+)*-\d{3}$")
 CLASSIFICATIONS = ("public", "internal", "confidential")
 REQUIRED_FIELDS = ("id", "title", "owner", "classification", "updated_at")
@@ -62,7 +64,7 @@ def parse_document(path: Path) -> Document:
     if not match:
         raise InvalidDocumentError("missing YAML front matter between '---' lines")
     try:
-        meta = yaml.safe_load(match.group(1))
+        meta = load_yaml(match.group(1))
     except (yaml.YAMLError, ValueError) as error:
         # PyYAML raises a bare ValueError for impossible dates such as 2025-13-45.
         raise InvalidDocumentError(f"front matter is not valid YAML: {error}") from None
