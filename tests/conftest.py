@@ -27,6 +27,9 @@ LONGEST_FIRST = [
 ]
 
 
+# tryfirst: xdist's worker names each test's group from these markers in its own
+# pytest_collection_modifyitems; added after it, they would group nothing.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     rank = {name: n for n, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))
