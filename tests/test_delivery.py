@@ -76,11 +76,13 @@ def test_ci_workflow_fails_when_a_test_breaks(repo: Path, tmp_path: Path) -> Non
     """Proves the act run is not vacuous: a failing test must fail the CI test job."""
     broken = tmp_path / "broken"
     shutil.copytree(repo, broken, ignore=shutil.ignore_patterns(".venv"))
-    (broken / "tests" / "test_deliberately_broken.py").write_text(
+    # Collected first (tests/deploy/ sorts first) and `-x`: the job fails within seconds
+    # instead of after the rest of the suite; its exit status is what this test is about.
+    (broken / "tests" / "deploy" / "test_0_deliberately_broken.py").write_text(
         "def test_deliberately_broken() -> None:\n    assert 1 + 1 == 3\n", encoding="utf-8"
     )
     git_commit_all(broken, "A deliberately broken test")
-    result = run_act(broken, "ci.yml", job="test")
+    result = run_act(broken, "ci.yml", job="test", env={"PYTEST_ADDOPTS": "-x"})
     assert result.returncode != 0, _explain(result)
     assert "test_deliberately_broken" in result.stdout
     assert "Job failed" in result.stdout
