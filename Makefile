@@ -38,7 +38,7 @@ demo: install ## Render a service with default answers, start it on the embedded
 XDIST ?= -n auto --dist loadgroup
 
 test: install ## Run every test: fast answer/render checks, then each rendered profile's own checks
-	$(PYTEST) $(XDIST) || [ $$? -eq 5 ]
+	$(PYTEST) $(XDIST) --durations=25 || [ $$? -eq 5 ]
 
 .PHONY: test-fast
 test-fast: install ## Only the fast tests (no rendered-repo installs)
