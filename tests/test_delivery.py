@@ -51,6 +51,11 @@ def test_ci_workflow_passes_under_act(repo: Path, tmp_path: Path) -> None:
     result = run_act(repo, "ci.yml", env={"ACT_ARTIFACTS": str(artifacts)})
     assert result.returncode == 0, _explain(result)
     output = result.stdout
+    # CI runs the whole suite, the `slow` tier included (test_generated runs only quick tests).
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", output)  # pytest colours its summary under act
+    summaries = re.findall(r"=+ \d+ passed[^\n]* in [\d.]+s", plain)
+    assert summaries, [line for line in plain.splitlines() if " passed" in line][-5:]
+    assert not any("deselected" in line for line in summaries), summaries
     for job in (
         "Lint, format and types",
         "Tests and eval gate",
