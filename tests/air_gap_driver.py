@@ -14,7 +14,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from .helpers import (
@@ -23,6 +22,7 @@ from .helpers import (
     env_api_key,
     free_port,
     git_commit_all,
+    post_json,
     project_env,
     render,
     wait_ready,
@@ -72,13 +72,8 @@ def main(workdir: Path, artifacts: Path) -> dict[str, object]:
         base = f"http://127.0.0.1:{port}"
         wait_ready(f"{base}/readyz", process=server)
         key = env_api_key(repo)
-        ask = urllib.request.Request(
-            f"{base}/v1/ask",
-            data=b'{"question": "How many days of annual leave can I carry over?"}',
-            headers={"Content-Type": "application/json", "X-API-Key": key},
-        )
-        with urllib.request.urlopen(ask, timeout=30) as response:
-            summary["answer"] = json.loads(response.read())
+        question = {"question": "How many days of annual leave can I carry over?"}
+        summary["answer"] = post_json(f"{base}/v1/ask", question, key, timeout=30)
         browser = chromium()
         if browser is None:
             summary["error"] = "chromium is not installed (.ci/run installs it)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -214,6 +215,18 @@ def env_api_key(repo: Path) -> str:
         line for line in (repo / ".env").read_text().splitlines() if line.startswith("API_KEYS=")
     )
     return line.split("=", 1)[1].split(",")[0]
+
+
+def post_json(url: str, body: dict[str, Any], key: str, timeout: float = 10) -> Any:
+    """POST `body` as JSON with the API key to a running service; the parsed JSON answer
+    (an HTTP error status raises)."""
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "X-API-Key": key},
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.load(response)
 
 
 CHROMIUM_FLAGS = [

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 import yaml
 
-from .helpers import ROOT, browse, chromium, free_port, project_env, run
+from .helpers import ROOT, browse, chromium, free_port, post_json, project_env, run
 
 pytestmark = [pytest.mark.generated, pytest.mark.e2e]
 
@@ -44,16 +44,6 @@ GRAFANA_VARIABLES = {"$__rate_interval": "1m", "$__interval": "15s", "$__range":
 
 def _get_json(url: str, headers: dict[str, str] | None = None) -> Any:
     request = urllib.request.Request(url, headers=headers or {})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)
-
-
-def _post_json(url: str, body: dict[str, Any], key: str) -> Any:
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", "X-API-Key": key},
-    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.load(response)
 
@@ -110,11 +100,9 @@ def live(
         _wait(lambda: _get_json(f"{base}/readyz")["status"] == "ready", "the service", 120)
         # Enough traffic for every series, drift included (it needs 250+ ledger rows).
         for index in range(300):
-            body = _post_json(
-                f"{base}/v1/ask", {"question": QUESTIONS[index % len(QUESTIONS)]}, key
-            )
+            body = post_json(f"{base}/v1/ask", {"question": QUESTIONS[index % len(QUESTIONS)]}, key)
             if body["outcome"] == "answered" and index % 4 == 0:
-                _post_json(
+                post_json(
                     f"{base}/v1/feedback",
                     {"request_id": body["request_id"], "helpful": index % 8 == 0},
                     key,
@@ -161,10 +149,10 @@ def live(
         # More traffic between scrapes, so rates over a window have something to compare.
         for round_index in range(6):
             for question in QUESTIONS:
-                body = _post_json(f"{base}/v1/ask", {"question": question}, key)
+                body = post_json(f"{base}/v1/ask", {"question": question}, key)
                 if body["outcome"] == "answered":
                     helpful = {"request_id": body["request_id"], "helpful": round_index % 2 == 0}
-                    _post_json(f"{base}/v1/feedback", helpful, key)
+                    post_json(f"{base}/v1/feedback", helpful, key)
             time.sleep(1.5)
         yield {
             "repo": repo,

@@ -6,13 +6,12 @@ Slow (an install and a full test run per profile), so marked `generated`: `make 
 from __future__ import annotations
 
 import json
-import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
 
-from .helpers import PROFILES, env_api_key, free_port, installed_copy, make_run, run
+from .helpers import PROFILES, env_api_key, free_port, installed_copy, make_run, post_json, run
 
 pytestmark = pytest.mark.generated
 
@@ -120,15 +119,13 @@ def test_ingest_and_help_targets_work(installed: Path) -> None:
 def test_make_run_serves_and_answers(installed: Path) -> None:
     port = free_port()
     with make_run(installed, port):
-        key = env_api_key(installed)
-        request = urllib.request.Request(
+        body = post_json(
             f"http://127.0.0.1:{port}/v1/ask",
-            data=b'{"question": "How much is the home office allowance?"}',
-            headers={"Content-Type": "application/json", "X-API-Key": key},
+            {"question": "How much is the home office allowance?"},
+            env_api_key(installed),
         )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            body = response.read().decode()
-    assert '"outcome":"answered"' in body and "HR-WORK-001" in body
+    assert body["outcome"] == "answered"
+    assert "HR-WORK-001" in {citation["doc_id"] for citation in body["citations"]}
 
 
 def test_delivery_checks_pass(installed: Path) -> None:
