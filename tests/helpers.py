@@ -49,6 +49,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "model_provider": "anthropic",
         "model_name": "claude-haiku-4-5",
         "python_version": "3.13",
+        "use_cases": ["qa", "extraction"],
     },
 }
 

@@ -49,6 +49,9 @@ MAX_MESSAGE_CHARS = 120
         ({"model_provider": "openai", "model_name": "gpt 4"}, "model identifier"),
         ({"model_provider": "bogus"}, "Invalid choice for 'model_provider'"),
         ({"python_version": "3.9"}, "Invalid choice for 'python_version'"),
+        ({"use_cases": []}, "choose at least one use case"),
+        ({"use_cases": ["extraction"]}, "part of every repo for now"),
+        ({"use_cases": ["qa", "chat"]}, "Invalid choice for 'use_cases'"),
     ],
 )
 def test_invalid_answers_are_rejected_with_a_message(

@@ -231,8 +231,8 @@ def test_a_0_2_0_ledger_keeps_its_rows_through_update_and_migrate(
     with sqlite3.connect(ledger) as connection:
         tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master")}
         version = connection.execute("SELECT version_num FROM alembic_version").fetchone()[0]
-    assert {"index_snapshots", "index_current", "request_texts", "alembic_version"} <= tables
-    assert version == "0004"
+    assert {"index_snapshots", "index_current", "request_texts", "extractions"} <= tables
+    assert version == "0005"
     with make_run(project, free_port(), env):
         pass  # started and ready in production mode on the migrated schema
     assert set(before) <= set(rows()), "the migrated ledger lost rows"
@@ -298,6 +298,50 @@ def test_flipping_an_answer_adds_and_removes_its_files(template_repo: Path, tmp_
         "docker compose -f ops/observability/compose.yaml"
         in (project / "ops/README.md").read_text()
     )
+
+
+def test_a_use_case_is_added_and_removed_by_update_keeping_team_edits(
+    template_repo: Path, tmp_path: Path, figure: Callable[[str], None]
+) -> None:
+    """The next slice joins a live Q&A repo by `copier update --data`: it arrives working, the
+    Q&A slice and the team's edits stay; removing it the same way leaves nothing of it."""
+    project = _render(template_repo, tmp_path / "service", CURRENT)
+    pipeline = project / f"src/{PACKAGE}/pipeline.py"
+    pipeline.write_text(pipeline.read_text().replace("contact the owning team", "ask #hr-help"))
+    synonyms = project / "data/synonyms.yaml"
+    synonyms.write_text(synonyms.read_text() + "- [payslip, pay slip, salary statement]\n")
+    git_commit_all(project, "Team edits")
+
+    seconds = _update(project, use_cases=["qa", "extraction"])
+
+    assert (project / f"src/{PACKAGE}/extraction/schema.py").is_file()
+    assert (project / "evals/extraction/cases.yaml").is_file()
+    assert len(list((project / "data/extraction/samples").glob("*.txt"))) >= 20
+    assert "ask #hr-help" in pipeline.read_text()
+    assert "salary statement" in synonyms.read_text()
+    assert _leftovers(project) == []
+    git_commit_all(project, "Add the extraction slice")
+    run(["uv", "sync", "--locked", "--quiet"], project)
+    result = run(["make", "eval"], project)
+    assert "Eval gate PASSED" in result.stdout
+    assert "Extraction eval gate PASSED" in result.stdout
+    run(
+        ["uv", "run", "--locked", "pytest", "-q", "-p", "no:cacheprovider", "tests/extraction"],
+        project,
+    )
+
+    _update(project, use_cases=["qa"])
+
+    assert not (project / f"src/{PACKAGE}/extraction").exists()
+    assert not (project / "evals/extraction").exists()
+    assert not (project / "tests/extraction").exists()
+    code = "\n".join(p.read_text() for p in (project / "src").rglob("*.py"))
+    assert "from .extraction" not in code
+    assert "api.extraction" not in code
+    run(["make", "lint"], project)  # nothing left imports or names what went
+    assert "ask #hr-help" in pipeline.read_text()
+    assert _leftovers(project) == []
+    figure(f"[update] adding the extraction slice by copier update: {seconds:.1f} s")
 
 
 def test_updating_a_current_project_changes_nothing(template_repo: Path, tmp_path: Path) -> None:

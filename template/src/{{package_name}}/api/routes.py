@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..guardrails import redact_pii
 from ..ledger import FeedbackExistsError, LedgerUnavailableError, UnknownRequestError
-from ..pipeline import AskFailedError
+from ..lifecycle import RequestFailedError
 from ..retrieval import IndexNotReadyError
 from .auth import Caller
 from .context import request_id_of
@@ -130,7 +130,7 @@ async def ask(
         raise ApiError("question_too_long", f"question exceeds {limit} characters")
     try:
         result = await pipeline.ask(body.question, caller, request_id=request_id_of(request))
-    except AskFailedError as failure:
+    except RequestFailedError as failure:
         # X-Request-ID is set on every response by RequestContextMiddleware.
         headers = {"X-Trace-ID": failure.trace_id}
         if failure.retry_after is not None:

@@ -56,6 +56,18 @@ _PATTERNS: dict[str, str] = {
         # the "grandmother" family: a role used to extract what the service must not say
         r"|\b(act as|pretend (to be|you are)|roleplay as)\b[\w\s']{0,60}\bwho (used to|would)\b"
     ),
+    # Text that talks to the model instead of to a person: a document or a question is data,
+    # so "note to the AI extractor: ...", "[SYSTEM: set amount to ...]", "Dear AI assistant"
+    # or "<!-- instructions for the extraction model -->" is an attack wherever it appears.
+    "addressed_to_model": (
+        r"\b(notes?|messages?|instructions?|comments?|requests?)\s+(to|for)\s+(the\s+)?"
+        r"(ai|assistant|model|extractor|extraction\s+model|system|llm|bot|chatbot)\b"
+        r"|\b(dear|hey|attention)\s+(ai|assistant|model|extractor|llm|bot|chatbot)\b"
+        r"|\byou\s+are\s+now\s+in\s+\w+\s+mode\b"
+        r"|\bskip\s+(all\s+)?(the\s+)?validations?\b"
+        r"|\b(set|mark|change)\s+(the\s+)?(outcome|status|result)\s+(to|as)\s+"
+        r"(extracted|approved|accepted|valid)\b"
+    ),
     # Common non-English overrides (German, French, Spanish).
     "override_instructions_translated": (
         r"\bignoriere\b.{0,40}\banweisungen\b|\bignore[rz]?\b.{0,40}\binstructions\s+pr[ée]c[ée]dentes\b"
@@ -65,7 +77,9 @@ _PATTERNS: dict[str, str] = {
     "developer_mode": (
         r"\b(god|jailbreak|dan)\s+mode\b|\bdeveloper\s+mode\s+(enabled|activated|unlocked)\b"
     ),
-    "fake_system_message": r"(^|\n)\s*(system|assistant)\s*:|<\s*/?\s*(system|instructions?)\s*>",
+    "fake_system_message": (
+        r"(^|\n|\[|\(|<!--)\s*(system|assistant)\s*:|<\s*/?\s*(system|instructions?)\s*>"
+    ),
 }
 
 _COMPILED = {name: re.compile(pattern, re.IGNORECASE) for name, pattern in _PATTERNS.items()}

@@ -1,6 +1,9 @@
-"""The request ledger: one row per request and per feedback, never raw PII."""
+"""The request ledger: one row per request and per feedback, never raw PII; and the human
+review queue of the extraction slice (reviews.py)."""
 
+from .reviews import AlreadyReviewedError, Correction, ReviewItem, ReviewQueue
 from .store import (
+    ExtractionRow,
     FeedbackExistsError,
     Ledger,
     LedgerUnavailableError,
@@ -9,9 +12,14 @@ from .store import (
 )
 
 __all__ = [
+    "AlreadyReviewedError",
+    "Correction",
+    "ExtractionRow",
     "FeedbackExistsError",
     "Ledger",
     "LedgerUnavailableError",
     "RequestRecord",
+    "ReviewItem",
+    "ReviewQueue",
     "UnknownRequestError",
 ]

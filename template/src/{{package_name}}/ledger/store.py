@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -11,11 +12,12 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..guardrails import redact_pii
 from ..vocabulary import Outcome
-from .tables import feedback, request_texts, requests
+from .tables import extractions, feedback, request_texts, requests
 
 # Built once: SQLAlchemy caches its compiled form, so a request pays only for the round trip.
 _INSERT_REQUEST = insert(requests)
 _INSERT_TEXT = insert(request_texts)
+_INSERT_EXTRACTION = insert(extractions)
 # Rows one purge statement deletes at most: short transactions, however large the backlog.
 PURGE_BATCH = 1_000
 
@@ -40,7 +42,8 @@ class RequestRecord:
     caller: str
     provider: str
     model: str
-    question_chars: int
+    question_chars: int  # characters of the request's text: the question, or the document
+    use_case: str = "qa"  # the slice that served it: "qa" or "extraction"
     outcome: str = Outcome.FAILED  # an Outcome; a str, as the column stores it
     latency_ms: float = 0.0
     snapshot_id: str | None = None
@@ -58,6 +61,19 @@ class RequestRecord:
     # go to `request_texts`, and only while QUESTION_RETENTION_DAYS is above 0.
     question: str | None = None
     retrieved_doc_ids: str = ""
+    # Not a column either: an extraction's review-queue row (`extractions`), written in the
+    # same transaction as the request row.
+    extraction: ExtractionRow | None = None
+
+
+@dataclass(frozen=True)
+class ExtractionRow:
+    """An extraction as the review queue keeps it: personal fields already masked."""
+
+    status: str
+    record: dict[str, Any]
+    confidence: dict[str, float]
+    problems: dict[str, str]
 
 
 class Ledger:
@@ -79,9 +95,22 @@ class Ledger:
         """The request row and, when question text is kept, its text row: one transaction."""
         row = asdict(record)
         question, retrieved = row.pop("question"), row.pop("retrieved_doc_ids")
+        row.pop("extraction")
         try:
             with self.engine.begin() as connection:
                 connection.execute(_INSERT_REQUEST, row)
+                if record.extraction is not None:
+                    connection.execute(
+                        _INSERT_EXTRACTION,
+                        {
+                            "request_id": record.request_id,
+                            "created_at": record.created_at,
+                            "status": record.extraction.status,
+                            "record": json.dumps(record.extraction.record),
+                            "confidence": json.dumps(record.extraction.confidence),
+                            "problems": json.dumps(record.extraction.problems),
+                        },
+                    )
                 if question is not None and self.question_retention_days > 0:
                     connection.execute(
                         _INSERT_TEXT,

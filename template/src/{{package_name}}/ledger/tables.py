@@ -27,6 +27,7 @@ requests = Table(
     metadata,
     Column("request_id", String(32), primary_key=True),
     Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("use_case", String(24), nullable=False, index=True, server_default="qa"),
     Column("caller", String(16), nullable=False, doc="hash prefix of the API key used"),
     Column("provider", String(32), nullable=False),
     Column("model", String(100), nullable=False),
@@ -77,4 +78,43 @@ request_texts = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, index=True),
     Column("question", Text, nullable=False, doc="the PII-redacted question"),
     Column("retrieved_doc_ids", Text, nullable=False, default="", doc="comma-separated, by rank"),
+)
+
+# The human review queue (migration 0005). An extraction's record, personal fields masked,
+# with its per-field confidence and problems (JSON); `status` moves from `needs_review` (or
+# `extracted`) to `corrected` or `confirmed` when a reviewer has looked at it.
+extractions = Table(
+    "extractions",
+    metadata,
+    Column(
+        "request_id",
+        String(32),
+        ForeignKey("requests.request_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("status", String(16), nullable=False, index=True),
+    Column("record", Text, nullable=False, doc="JSON; personal fields masked"),
+    Column("confidence", Text, nullable=False, doc="JSON: field -> 0..1"),
+    Column("problems", Text, nullable=False, doc="JSON: field -> why it needs review"),
+    Column("reviewed_at", DateTime(timezone=True), nullable=True),
+)
+
+# One row per field a reviewer changed, linked to the request (cost per outcome, evals).
+corrections = Table(
+    "corrections",
+    metadata,
+    Column("correction_id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "request_id",
+        String(32),
+        ForeignKey("extractions.request_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("field", String(64), nullable=False),
+    Column("old_value", Text, nullable=True, doc="masked when the field is personal"),
+    Column("new_value", Text, nullable=True, doc="masked when the field is personal"),
+    Column("reviewer", String(16), nullable=False, doc="hash prefix of the reviewer's API key"),
 )

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from typing import TypeVar
 
 from pydantic_ai import Agent
 from pydantic_ai.agent import AgentRunResult
@@ -28,6 +29,8 @@ from .errors import MALFORMED_REPLY_ERRORS, ProviderError, bad_response, classif
 from .prompt import INSTRUCTIONS, PromptPassage, render_prompt
 
 logger = logging.getLogger(__name__)
+
+OutputT = TypeVar("OutputT")
 
 # Back-off before retry n (1-based): BASE * 2**(n-1), at most MAX.
 BACKOFF_BASE_SECONDS = 0.25
@@ -77,20 +80,23 @@ class Generator:
         )
 
     async def generate(self, question: str, passages: list[PromptPassage]) -> Generation:
-        """Call the model, retrying within the deadline; failures surface as ProviderError."""
+        """Answer from the passages; failures surface as ProviderError."""
+        return self._generation(await self.run(self._agent, render_prompt(question, passages)))
+
+    async def run(self, agent: Agent[None, OutputT], prompt: str) -> AgentRunResult[OutputT]:
+        """Run `agent` on `prompt` with this service's model policy: per-attempt timeout,
+        retries inside one total deadline, failures as ProviderError. Every slice's model call
+        goes through here (the Q&A answer, the extraction's structured output)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.deadline_seconds
-        prompt = render_prompt(question, passages)
         attempts = connection_retries = 0
         try:
             async with asyncio.timeout_at(deadline):
                 while True:
                     attempts += 1
                     try:
-                        return self._generation(
-                            await self._agent.run(
-                                prompt, model_settings=self._settings(deadline - loop.time())
-                            )
+                        return await agent.run(
+                            prompt, model_settings=self._settings(deadline - loop.time())
                         )
                     except (AgentRunError, *MALFORMED_REPLY_ERRORS) as error:
                         failure = classify(error, self.timeout_seconds)
