@@ -19,8 +19,7 @@ from ..models import Generator
 from . import fields
 from .schema import RECORD_MODEL
 
-INSTRUCTIONS = f"""You extract one {RECORD_MODEL.__name__} record from the document in the
-user message.
+INSTRUCTIONS = f"""You extract one {RECORD_MODEL.__name__} record from the document in the user message.
 Rules:
 - For every field, give the value exactly as the document states it, or null when the
   document does not state it. Never guess and never use outside knowledge.
