@@ -1,7 +1,7 @@
 """The request ledger: one row per request and per feedback, never raw PII; and the human
 review queue of the extraction slice (reviews.py)."""
 
-from .reviews import AlreadyReviewedError, Correction, ReviewItem, ReviewQueue
+from .reviews import AlreadyReviewedError, Correction, ReviewItem, ReviewQueue, ReviewTotals
 from .store import (
     ExtractionRow,
     FeedbackExistsError,
@@ -21,5 +21,6 @@ __all__ = [
     "RequestRecord",
     "ReviewItem",
     "ReviewQueue",
+    "ReviewTotals",
     "UnknownRequestError",
 ]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Connection, Engine, and_, case, distinct, func, or_, select
 
 from ..db.timestamps import as_utc, start_of_utc_day
-from ..vocabulary import Outcome
+from ..vocabulary import QA_USE_CASE, Outcome
 from .store import Ledger
 from .tables import feedback, request_texts, requests
 
@@ -71,6 +71,11 @@ def _in_window(since: dt.datetime, until: dt.datetime) -> ColumnElement[bool]:
     return requests.c.created_at.between(since, until)
 
 
+# The Q&A slice's figures (its outcomes, KPI, drift, eval candidates) count its own requests
+# only; spend and limits are the service's, whatever slice a request went to.
+_QA = requests.c.use_case == QA_USE_CASE
+
+
 def window_report(ledger: Ledger, since: dt.datetime, until: dt.datetime) -> WindowReport:
     """Every figure of one window, read on one connection."""
     today = start_of_utc_day(until)
@@ -82,7 +87,7 @@ def window_report(ledger: Ledger, since: dt.datetime, until: dt.datetime) -> Win
                 TimedRequest(as_utc(at), float(ms), usd)
                 for at, ms, usd in connection.execute(
                     select(requests.c.created_at, requests.c.latency_ms, requests.c.cost_usd).where(
-                        _in_window(since, until)
+                        _in_window(since, until), _QA
                     )
                 )
             ],
@@ -120,7 +125,7 @@ def _outcome_totals(
             func.coalesce(func.sum(requests.c.cost_usd), 0.0),
             func.coalesce(func.sum(case((unpriced, 1), else_=0)), 0),
         )
-        .where(_in_window(since, until))
+        .where(_in_window(since, until), _QA)
         .group_by(requests.c.outcome)
     )
     by_outcome: dict[str, int] = {}
@@ -143,7 +148,7 @@ def _feedback_totals(
     verdicts = (
         select(feedback.c.helpful, func.count())
         .select_from(joined)
-        .where(_in_window(since, until))
+        .where(_in_window(since, until), _QA)
         .group_by(feedback.c.helpful)
     )
     for helpful, count in connection.execute(verdicts):
@@ -153,6 +158,7 @@ def _feedback_totals(
         .select_from(joined)
         .where(
             _in_window(since, until),
+            _QA,
             requests.c.outcome == Outcome.ANSWERED,
             feedback.c.helpful.is_(False),
         )
@@ -164,6 +170,7 @@ def latest_requests(ledger: Ledger, limit: int) -> list[RequestFeatures]:
     """The drift features of the latest `limit` requests, newest first."""
     query = (
         select(requests.c.question_chars, requests.c.retrieval_confidence, requests.c.outcome)
+        .where(_QA)
         .order_by(requests.c.created_at.desc())
         .limit(limit)
     )
@@ -221,7 +228,7 @@ def rows_for_review(
         )
         .select_from(requests)
         .outerjoin(request_texts, request_texts.c.request_id == requests.c.request_id)
-        .where(requests.c.created_at >= since, qualifies)
+        .where(requests.c.created_at >= since, _QA, qualifies)
         .order_by(requests.c.created_at.desc(), requests.c.request_id)
     )
     comments_query = (

@@ -12,11 +12,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, and_, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from .store import LedgerUnavailableError, UnknownRequestError
-from .tables import corrections, extractions
+from .tables import corrections, extractions, requests
 
 # A reviewer's verdict on an item: its fields were changed, or it was right as extracted.
 REVIEWED = ("corrected", "confirmed")
@@ -35,6 +35,23 @@ class ReviewItem:
     confidence: dict[str, float]
     problems: dict[str, str]
     reviewed_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class ReviewTotals:
+    """A slice's requests created in a window, and what review made of them."""
+
+    by_outcome: dict[str, int]
+    cost_usd: float
+    corrected: int
+    """Reviewed with at least one field changed."""
+    confirmed: int
+    """Reviewed and found right as extracted."""
+    waiting: int
+    """Waiting for review now, whenever submitted."""
+    corrected_fields: dict[str, int]
+    extracted_then_corrected: int
+    """Went downstream as extracted, then a reviewer changed a field: not straight-through."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +92,55 @@ class ReviewQueue:
         query = select(func.count()).select_from(extractions).where(extractions.c.status == status)
         with self.engine.connect() as connection:
             return int(connection.execute(query).scalar_one())
+
+    def totals(self, use_case: str, since: dt.datetime, until: dt.datetime) -> ReviewTotals:
+        """The dashboard's figures for `use_case`'s requests created in [since, until]."""
+        in_window = and_(
+            requests.c.use_case == use_case, requests.c.created_at.between(since, until)
+        )
+        by_status = (
+            select(extractions.c.status, func.count())
+            .join(requests, requests.c.request_id == extractions.c.request_id)
+            .where(in_window)
+            .group_by(extractions.c.status)
+        )
+        by_field = (
+            select(corrections.c.field, func.count())
+            .join(requests, requests.c.request_id == corrections.c.request_id)
+            .where(in_window)
+            .group_by(corrections.c.field)
+        )
+        with self.engine.connect() as connection:
+            outcomes = {
+                str(outcome): int(count)
+                for outcome, count in connection.execute(
+                    select(requests.c.outcome, func.count())
+                    .where(in_window)
+                    .group_by(requests.c.outcome)
+                )
+            }
+            cost = connection.execute(
+                select(func.coalesce(func.sum(requests.c.cost_usd), 0.0)).where(in_window)
+            ).scalar_one()
+            statuses = {str(status): int(count) for status, count in connection.execute(by_status)}
+            extracted_then_corrected = connection.execute(
+                select(func.count())
+                .select_from(
+                    extractions.join(requests, requests.c.request_id == extractions.c.request_id)
+                )
+                .where(in_window, requests.c.outcome == "extracted")
+                .where(extractions.c.status == "corrected")
+            ).scalar_one()
+            fields = {str(name): int(count) for name, count in connection.execute(by_field)}
+        return ReviewTotals(
+            by_outcome=outcomes,
+            cost_usd=float(cost),
+            corrected=statuses.get("corrected", 0),
+            confirmed=statuses.get("confirmed", 0),
+            waiting=self.count(),
+            corrected_fields=fields,
+            extracted_then_corrected=int(extracted_then_corrected),
+        )
 
     def get(self, request_id: str) -> ReviewItem | None:
         query = select(extractions).where(extractions.c.request_id == request_id)

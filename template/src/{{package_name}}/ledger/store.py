@@ -11,7 +11,7 @@ from sqlalchemy import Engine, Table, delete, func, insert, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..guardrails import redact_pii
-from ..vocabulary import Outcome
+from ..vocabulary import QA_USE_CASE, Outcome
 from .tables import extractions, feedback, request_texts, requests
 
 # Built once: SQLAlchemy caches its compiled form, so a request pays only for the round trip.
@@ -43,7 +43,7 @@ class RequestRecord:
     provider: str
     model: str
     question_chars: int  # characters of the request's text: the question, or the document
-    use_case: str = "qa"  # the slice that served it: "qa" or "extraction"
+    use_case: str = QA_USE_CASE  # the slice that served it (vocabulary.py)
     outcome: str = Outcome.FAILED  # an Outcome; a str, as the column stores it
     latency_ms: float = 0.0
     snapshot_id: str | None = None

@@ -21,13 +21,14 @@ from sqlalchemy import (
 )
 
 from ..db.metadata import metadata
+from ..vocabulary import QA_USE_CASE
 
 requests = Table(
     "requests",
     metadata,
     Column("request_id", String(32), primary_key=True),
     Column("created_at", DateTime(timezone=True), nullable=False, index=True),
-    Column("use_case", String(24), nullable=False, index=True, server_default="qa"),
+    Column("use_case", String(24), nullable=False, index=True, server_default=QA_USE_CASE),
     Column("caller", String(16), nullable=False, doc="hash prefix of the API key used"),
     Column("provider", String(32), nullable=False),
     Column("model", String(100), nullable=False),

@@ -24,7 +24,7 @@ from ..guardrails import detect_injection, redact_pii
 from ..ledger import ExtractionRow, RequestRecord
 from ..lifecycle import RequestLifecycle
 from ..settings import Settings
-from ..vocabulary import RecordOutcome
+from ..vocabulary import EXTRACTION_USE_CASE, RecordOutcome
 from . import fields
 from .extractor import ExtractionCall, Extractor
 from .schema import REQUIRED_FIELDS
@@ -97,7 +97,7 @@ class ExtractionPipeline:
                 provider=self.settings.model_provider,
                 model=self.extractor.model.model_name,
                 question_chars=len(document),
-                use_case="extraction",
+                use_case=EXTRACTION_USE_CASE,
                 trace_id=format(span.get_span_context().trace_id, "032x"),
             )
             return await self.lifecycle.run(record, span, lambda: self._run(document, record))
