@@ -2,6 +2,7 @@
 fails, 2 on bad configuration.
 
 make eval                                   # runs this after the Q&A gate
+make eval URL=https://staging...            # both gates against a deployed service
 python -m evals.extraction --update-baseline  # deliberately accept the current results
 """
 
@@ -9,17 +10,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from ..gate import MetricVerdict, SplitBaseline, judge, load_thresholds
-from ..targets import TargetConfigError, in_process
+from ..targets import RemoteTarget, TargetConfigError, in_process
 from .cases import CASES_FILE, SAMPLES_DIR, ExtractionCase, load_cases
 from .metrics import CaseResult, compute_metrics
 
@@ -28,31 +30,42 @@ THRESHOLDS_FILE = HERE / "thresholds.yaml"
 BASELINE_FILE = HERE / "baseline.json"
 
 
+class Target(Protocol):
+    def post(self, path: str, body: dict[str, Any]) -> Any: ...
+    def stored(self, request_id: str) -> str | None: ...
+
+
+def run_on(target: Target, cases: list[ExtractionCase], samples: Path) -> list[CaseResult]:
+    """Every case through POST /v1/extractions of `target`. What the ledger stored is read
+    back where the target can (in process); a deployed service's is not visible from here."""
+    results = []
+    for case in cases:
+        started = time.perf_counter()
+        response = target.post("/v1/extractions", {"document": case.content(samples)})
+        latency = (time.perf_counter() - started) * 1000
+        if response.status_code != 200:
+            error = f"HTTP {response.status_code}: {response.text[:300]}"
+            results.append(CaseResult(case, error=error, latency_ms=latency))
+            continue
+        body = response.json()
+        results.append(
+            CaseResult(
+                case,
+                outcome=body["outcome"],
+                record=body.get("record") or {},
+                stored=target.stored(body["request_id"]),
+                latency_ms=latency,
+            )
+        )
+    return results
+
+
 def run(
     cases: list[ExtractionCase], samples: Path, *, use_configured_model: bool
 ) -> list[CaseResult]:
-    """Every case through POST /v1/extractions of the service built from this checkout."""
-    results = []
+    """Every case through the service built from this checkout, in process."""
     with in_process(use_configured_model=use_configured_model) as target:
-        for case in cases:
-            started = time.perf_counter()
-            response = target.post("/v1/extractions", {"document": case.content(samples)})
-            latency = (time.perf_counter() - started) * 1000
-            if response.status_code != 200:
-                error = f"HTTP {response.status_code}: {response.text[:300]}"
-                results.append(CaseResult(case, error=error, latency_ms=latency))
-                continue
-            body = response.json()
-            results.append(
-                CaseResult(
-                    case,
-                    outcome=body["outcome"],
-                    record=body.get("record") or {},
-                    stored=target.stored(body["request_id"]),
-                    latency_ms=latency,
-                )
-            )
-    return results
+        return run_on(target, cases, samples)
 
 
 def _print(verdicts: list[MetricVerdict], results: list[CaseResult], seconds: float) -> None:
@@ -105,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--thresholds", type=Path, default=THRESHOLDS_FILE)
     parser.add_argument("--baseline", type=Path, default=BASELINE_FILE)
     parser.add_argument("--out", type=Path, default=Path("var/eval"), help="report folder")
+    parser.add_argument("--url", help="evaluate a deployed service instead of this checkout")
+    parser.add_argument("--api-key-env", default="EVAL_API_KEY", help="variable holding its key")
     parser.add_argument("--update-baseline", action="store_true", help="write baseline.json")
     parser.add_argument(
         "--use-configured-model",
@@ -123,11 +138,18 @@ def main(argv: list[str] | None = None) -> int:
         baseline = SplitBaseline.from_json(json.loads(args.baseline.read_text(encoding="utf-8")))
 
     started = time.perf_counter()
-    try:
-        results = run(cases, args.samples, use_configured_model=args.use_configured_model)
-    except TargetConfigError as error:
-        print(f"extraction eval configuration error: {error}", file=sys.stderr)
-        return 2
+    if args.url:
+        key = os.environ.get(args.api_key_env)
+        if not key:
+            print(f"set {args.api_key_env} to an API key of {args.url}", file=sys.stderr)
+            return 2
+        results = run_on(RemoteTarget(args.url, key), cases, args.samples)
+    else:
+        try:
+            results = run(cases, args.samples, use_configured_model=args.use_configured_model)
+        except TargetConfigError as error:
+            print(f"extraction eval configuration error: {error}", file=sys.stderr)
+            return 2
     metrics = compute_metrics(results)
     try:
         verdicts = judge(metrics, bounds, baseline.metrics)
