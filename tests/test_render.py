@@ -25,6 +25,7 @@ JINJA_ALLOWED: set[str] = {
     "ops/grafana/dashboards/cost-kpis.json",
     "ops/grafana/dashboards/latency-errors.json",
     "ops/grafana/dashboards/quality-guardrails-drift.json",
+    "ops/grafana/dashboards/extraction.json",
 }
 
 
