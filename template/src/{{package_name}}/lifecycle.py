@@ -166,10 +166,10 @@ class RequestLifecycle:
             )
             if self.settings.otel_instrumentation_genai_capture_message_content:
                 record_content(span, prompt=prompt, answer=redact_pii(result.text).text)
-        tokens = self.metrics.llm_tokens
-        tokens.labels(provider, record.model, "input").inc(result.input_tokens)
-        tokens.labels(provider, record.model, "output").inc(result.output_tokens)
-        self.metrics.llm_cost.labels(provider, record.model).inc(cost.usd or 0.0)
+        tokens, use_case = self.metrics.llm_tokens, record.use_case
+        tokens.labels(provider, record.model, "input", use_case).inc(result.input_tokens)
+        tokens.labels(provider, record.model, "output", use_case).inc(result.output_tokens)
+        self.metrics.llm_cost.labels(provider, record.model, use_case).inc(cost.usd or 0.0)
         return result
 
     @staticmethod
