@@ -335,6 +335,7 @@ def test_a_use_case_is_added_and_removed_by_update_keeping_team_edits(
     assert not (project / f"src/{PACKAGE}/extraction").exists()
     assert not (project / "evals/extraction").exists()
     assert not (project / "tests/extraction").exists()
+    assert not (project / f"src/{PACKAGE}/ledger/reviews.py").exists()
     code = "\n".join(p.read_text() for p in (project / "src").rglob("*.py"))
     assert "from .extraction" not in code
     assert "api.extraction" not in code
