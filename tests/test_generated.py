@@ -116,16 +116,45 @@ def test_ingest_and_help_targets_work(installed: Path) -> None:
     assert "indexed 22 documents" in output and "quarantined 0" in output
 
 
-def test_make_run_serves_and_answers(installed: Path) -> None:
+# A claim every profile with the extraction slice extracts (its default record).
+CLAIM = (
+    "Employee name: Jane Doe\nEmployee ID: E10234\nExpense date: 2026-03-03\n"
+    "Merchant: Taxi Berlin GmbH\nCategory: Transport\nAmount: EUR 45.60"
+)
+
+
+def test_make_run_serves_and_answers(installed: Path, request: pytest.FixtureRequest) -> None:
+    """`make run` serves every slice the profile has: a question answered with citations and,
+    with the extraction slice, a document extracted."""
+    profile = request.node.callspec.params["installed"]
+    extraction = "extraction" in PROFILES[profile].get("use_cases", ["qa"])
     port = free_port()
     with make_run(installed, port):
+        base, key = f"http://127.0.0.1:{port}", env_api_key(installed)
         body = post_json(
-            f"http://127.0.0.1:{port}/v1/ask",
-            {"question": "How much is the home office allowance?"},
-            env_api_key(installed),
+            f"{base}/v1/ask", {"question": "How much is the home office allowance?"}, key
+        )
+        claim = (
+            post_json(f"{base}/v1/extractions", {"document": CLAIM}, key) if extraction else None
         )
     assert body["outcome"] == "answered"
     assert "HR-WORK-001" in {citation["doc_id"] for citation in body["citations"]}
+    if claim is not None:
+        assert claim["outcome"] == "extracted"
+        assert claim["record"]["amount"] == "45.60"
+
+
+def test_the_drill_passes_with_every_slice_smoke_tested(
+    installed: Path, request: pytest.FixtureRequest
+) -> None:
+    """The drill's smoke tests submit a document too where the extraction slice is (the
+    default profile's drill runs in test_delivery.py)."""
+    profile = request.node.callspec.params["installed"]
+    if "extraction" not in PROFILES[profile].get("use_cases", ["qa"]):
+        pytest.skip("no extraction slice: the default profile's drill is in test_delivery.py")
+    # The profile deploys to a real provider by default; the drill runs on the embedded model.
+    result = run(["make", "drill"], installed, timeout=600, env={"MODEL_PROVIDER": "offline"})
+    assert "DRILL PASSED" in result.stdout, result.stdout[-4000:]
 
 
 def test_delivery_checks_pass(installed: Path) -> None:
