@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 from fastapi import APIRouter, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
@@ -131,16 +129,7 @@ async def ask(
     try:
         result = await pipeline.ask(body.question, caller, request_id=request_id_of(request))
     except RequestFailedError as failure:
-        # X-Request-ID is set on every response by RequestContextMiddleware.
-        headers = {"X-Trace-ID": failure.trace_id}
-        if failure.retry_after is not None:
-            headers["Retry-After"] = str(math.ceil(failure.retry_after))
-        raise ApiError(
-            failure.code,
-            failure.message,
-            request_id=failure.request_id,
-            headers=headers,
-        ) from failure
+        raise ApiError.from_failure(failure) from failure
     response.headers["X-Trace-ID"] = result.trace_id
     return AskResponse(
         answer=result.answer,

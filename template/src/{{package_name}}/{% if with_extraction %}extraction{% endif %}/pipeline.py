@@ -117,13 +117,14 @@ class ExtractionPipeline:
                 record.guardrail = rule
                 return result("refused", {})
             # Counted, not removed: a claim legitimately holds a name or an account number.
-            record.pii_redactions = redact_pii(document).total
+            redaction = redact_pii(document)
+            record.pii_redactions = redaction.total
             guard_span.set_attribute("app.pii_redactions", record.pii_redactions)
 
         call: ExtractionCall = await self.lifecycle.call_model(
             record,
             lambda: self.extractor.extract(document),
-            prompt=redact_pii(document).text,
+            prompt=redaction.text,  # what content capture may record
         )
 
         # Output guard: the schema. Each field is validated; what fails or is uncertain is
