@@ -54,6 +54,13 @@ PROFILES: dict[str, dict[str, Any]] = {
 }
 
 
+# A claim every profile with the extraction slice extracts (its default record, labelled).
+EXTRACTION_CLAIM = (
+    "Employee name: Jane Doe\nEmployee ID: E10234\nExpense date: 2026-03-03\n"
+    "Merchant: Taxi Berlin GmbH\nCategory: Transport\nAmount: EUR 45.60"
+)
+
+
 def render(dest: Path, **data: Any) -> Path:
     """Render the working tree of this repo (uncommitted changes included) into dest."""
     copier.run_copy(

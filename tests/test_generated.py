@@ -11,7 +11,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .helpers import PROFILES, env_api_key, free_port, installed_copy, make_run, post_json, run
+from .helpers import (
+    EXTRACTION_CLAIM,
+    PROFILES,
+    env_api_key,
+    free_port,
+    installed_copy,
+    make_run,
+    post_json,
+    run,
+)
 
 pytestmark = pytest.mark.generated
 
@@ -116,13 +125,6 @@ def test_ingest_and_help_targets_work(installed: Path) -> None:
     assert "indexed 22 documents" in output and "quarantined 0" in output
 
 
-# A claim every profile with the extraction slice extracts (its default record).
-CLAIM = (
-    "Employee name: Jane Doe\nEmployee ID: E10234\nExpense date: 2026-03-03\n"
-    "Merchant: Taxi Berlin GmbH\nCategory: Transport\nAmount: EUR 45.60"
-)
-
-
 def test_make_run_serves_and_answers(installed: Path, request: pytest.FixtureRequest) -> None:
     """`make run` serves every slice the profile has: a question answered with citations and,
     with the extraction slice, a document extracted."""
@@ -135,7 +137,9 @@ def test_make_run_serves_and_answers(installed: Path, request: pytest.FixtureReq
             f"{base}/v1/ask", {"question": "How much is the home office allowance?"}, key
         )
         claim = (
-            post_json(f"{base}/v1/extractions", {"document": CLAIM}, key) if extraction else None
+            post_json(f"{base}/v1/extractions", {"document": EXTRACTION_CLAIM}, key)
+            if extraction
+            else None
         )
     assert body["outcome"] == "answered"
     assert "HR-WORK-001" in {citation["doc_id"] for citation in body["citations"]}
