@@ -53,7 +53,7 @@ test-postgres: install ## Only the production data path tests (a real Postgres, 
 	$(PYTEST) -m postgres || [ $$? -eq 5 ]
 
 .PHONY: bench
-bench: install ## Print render time and time-to-green for the default profile
+bench: install ## Print render time, time-to-green per use-case profile and its split
 	$(UV) run --locked python scripts/bench.py
 
 .PHONY: lint
