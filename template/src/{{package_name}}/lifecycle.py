@@ -29,7 +29,6 @@ from .guardrails import redact_pii
 from .ledger import Ledger, LedgerUnavailableError, RequestRecord
 from .limits import LimitExceededError, Limits
 from .models import ProviderError
-from .retrieval import IndexNotReadyError
 from .settings import Settings
 from .shutdown import Shutdown, ShuttingDownError
 from .telemetry import Metrics
@@ -58,8 +57,17 @@ class ModelCall(Protocol):
     def text(self) -> str: ...
 
 
+class NotReadyError(Exception):
+    """Something the slice needs is not ready yet (Q&A: no index snapshot served): a 503 with
+    the slice's own stable `code`. The slice raises it from its work; the lifecycle records it."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class RequestFailedError(Exception):
-    """The request could not be served (limit, provider failure, index not ready, shutting
+    """The request could not be served (limit, provider failure, a part not ready, shutting
     down, or its ledger row could not be written).
 
     Carries the stable error code (the API maps it to an HTTP status) and the ids, so the
@@ -114,7 +122,7 @@ class RequestLifecycle:
             LimitExceededError,
             ProviderError,
             ShuttingDownError,
-            IndexNotReadyError,
+            NotReadyError,
         ) as error:
             failure = self._failure(error, record)
             await self._finish(record, span, started)
@@ -184,10 +192,10 @@ class RequestLifecycle:
         elif isinstance(error, ProviderError):
             code, message = error.code, error.message
             retry_after = error.retry_after
-        elif isinstance(error, ShuttingDownError):
-            code, message, retry_after = "shutting_down", str(error), 1.0
+        elif isinstance(error, NotReadyError):
+            code, message = error.code, str(error)
         else:
-            code, message = "index_not_ready", str(error)
+            code, message, retry_after = "shutting_down", str(error), 1.0
         record.error_code = code
         return RequestFailedError(
             code,

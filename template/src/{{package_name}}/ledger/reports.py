@@ -76,18 +76,22 @@ def _in_window(since: dt.datetime, until: dt.datetime) -> ColumnElement[bool]:
 _QA = requests.c.use_case == QA_USE_CASE
 
 
-def window_report(ledger: Ledger, since: dt.datetime, until: dt.datetime) -> WindowReport:
-    """Every figure of one window, read on one connection."""
+def window_report(
+    ledger: Ledger, since: dt.datetime, until: dt.datetime, use_case: str = QA_USE_CASE
+) -> WindowReport:
+    """Every figure of one window, read on one connection: the requests, outcomes and cost of
+    the slice `use_case`; limits and today's spend of the whole service."""
     today = start_of_utc_day(until)
+    slice_ = requests.c.use_case == use_case
     with ledger.engine.connect() as connection:
         return WindowReport(
-            totals=_outcome_totals(connection, since, until),
-            feedback=_feedback_totals(connection, since, until),
+            totals=_outcome_totals(connection, since, until, slice_),
+            feedback=_feedback_totals(connection, since, until, slice_),
             requests=[
                 TimedRequest(as_utc(at), float(ms), usd)
                 for at, ms, usd in connection.execute(
                     select(requests.c.created_at, requests.c.latency_ms, requests.c.cost_usd).where(
-                        _in_window(since, until), _QA
+                        _in_window(since, until), slice_
                     )
                 )
             ],
@@ -110,7 +114,7 @@ def window_report(ledger: Ledger, since: dt.datetime, until: dt.datetime) -> Win
 
 
 def _outcome_totals(
-    connection: Connection, since: dt.datetime, until: dt.datetime
+    connection: Connection, since: dt.datetime, until: dt.datetime, slice_: ColumnElement[bool]
 ) -> OutcomeTotals:
     unpriced = and_(
         requests.c.cost_usd.is_(None),
@@ -125,7 +129,7 @@ def _outcome_totals(
             func.coalesce(func.sum(requests.c.cost_usd), 0.0),
             func.coalesce(func.sum(case((unpriced, 1), else_=0)), 0),
         )
-        .where(_in_window(since, until), _QA)
+        .where(_in_window(since, until), slice_)
         .group_by(requests.c.outcome)
     )
     by_outcome: dict[str, int] = {}
@@ -141,14 +145,14 @@ def _outcome_totals(
 
 
 def _feedback_totals(
-    connection: Connection, since: dt.datetime, until: dt.datetime
+    connection: Connection, since: dt.datetime, until: dt.datetime, slice_: ColumnElement[bool]
 ) -> FeedbackTotals:
     joined = feedback.join(requests, feedback.c.request_id == requests.c.request_id)
     by_verdict = {True: 0, False: 0}
     verdicts = (
         select(feedback.c.helpful, func.count())
         .select_from(joined)
-        .where(_in_window(since, until), _QA)
+        .where(_in_window(since, until), slice_)
         .group_by(feedback.c.helpful)
     )
     for helpful, count in connection.execute(verdicts):
@@ -158,7 +162,7 @@ def _feedback_totals(
         .select_from(joined)
         .where(
             _in_window(since, until),
-            _QA,
+            slice_,
             requests.c.outcome == Outcome.ANSWERED,
             feedback.c.helpful.is_(False),
         )

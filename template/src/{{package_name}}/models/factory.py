@@ -8,19 +8,18 @@ from __future__ import annotations
 
 from pydantic_ai.models import Model
 
-from ..language import Lexicon
 from ..settings import Settings
-from .embedded import embedded_model
 
 
 def _secret(settings: Settings) -> str | None:
     return settings.model_api_key.get_secret_value() if settings.model_api_key else None
 
 
-def build_model(settings: Settings, lexicon: Lexicon | None = None) -> Model:
-    """The embedded model, or a real provider: any OpenAI-compatible endpoint, or Anthropic."""
+def build_model(settings: Settings, embedded: Model) -> Model:
+    """A real provider (any OpenAI-compatible endpoint, or Anthropic), or `embedded` when the
+    provider is `offline`: each slice brings its own embedded model, this module knows none."""
     if settings.model_provider == "offline":
-        return embedded_model(lexicon)
+        return embedded
     if settings.model_provider == "openai":
         from pydantic_ai.models.openai import OpenAIChatModel
         from pydantic_ai.providers.openai import OpenAIProvider
