@@ -21,7 +21,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Answer profiles: the defaults, plus two that between them flip every option.
+# Answer profiles: the defaults, two that between them flip every option, and the extraction
+# slice alone (a package name that sorts before evals/, as team names often do).
 PROFILES: dict[str, dict[str, Any]] = {
     "default": {},
     "openai-py311": {
@@ -51,7 +52,21 @@ PROFILES: dict[str, dict[str, Any]] = {
         "python_version": "3.13",
         "use_cases": ["qa", "extraction"],
     },
+    "extraction-only": {
+        "project_name": "claims-desk",
+        "owning_team": "@acme/finance-ops",
+        "business_owner": "Head of Finance Operations",
+        "oncall_contact": "#finance-ops-oncall",
+        "kpi_target_percent": 60,
+        "use_cases": ["extraction"],
+    },
 }
+
+
+def slices(profile: str) -> list[str]:
+    """The use cases a profile renders (Copier's default: grounded Q&A alone)."""
+    use_cases: list[str] = PROFILES[profile].get("use_cases", ["qa"])
+    return use_cases
 
 
 # A claim every profile with the extraction slice extracts (its default record, labelled).

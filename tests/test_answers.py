@@ -50,7 +50,6 @@ MAX_MESSAGE_CHARS = 120
         ({"model_provider": "bogus"}, "Invalid choice for 'model_provider'"),
         ({"python_version": "3.9"}, "Invalid choice for 'python_version'"),
         ({"use_cases": []}, "choose at least one use case"),
-        ({"use_cases": ["extraction"]}, "part of every repo for now"),
         ({"use_cases": ["qa", "chat"]}, "Invalid choice for 'use_cases'"),
     ],
 )

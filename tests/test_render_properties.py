@@ -64,7 +64,7 @@ answer_sets = st.fixed_dictionaries(
         "kpi_name": free_text(120),
         "kpi_target_percent": st.integers(1, 100),
         "model_provider": st.sampled_from(["offline", "openai", "anthropic"]),
-        "use_cases": st.sampled_from([["qa"], ["qa", "extraction"]]),
+        "use_cases": st.sampled_from([["qa"], ["extraction"], ["qa", "extraction"]]),
         "python_version": st.sampled_from(["3.11", "3.12", "3.13"]),
         "local_observability_stack": st.booleans(),
     }

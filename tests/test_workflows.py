@@ -15,9 +15,19 @@ from typing import Any
 import pytest
 import yaml
 
-from .helpers import PROFILES
+from .helpers import PROFILES, slices
 
 WORKFLOWS = ["ci.yml", "deploy.yml", "rollback.yml", "data-refresh.yml", "template-update.yml"]
+# The data refresh re-ingests the Q&A slice's corpus: repos without that slice have none.
+QA_ONLY = {"data-refresh.yml"}
+
+
+def workflows(profile: str) -> list[str]:
+    return [name for name in WORKFLOWS if name not in QA_ONLY or "qa" in slices(profile)]
+
+
+# Every (profile, workflow) a render has.
+RENDERED = [(profile, name) for profile in PROFILES for name in workflows(profile)]
 # Write access beyond `contents: read`, and why: pushing images; pushing the update branch and
 # opening its pull request.
 EXTRA_PERMISSIONS = {
@@ -38,8 +48,7 @@ def steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
     return [step for job in workflow["jobs"].values() for step in job["steps"]]
 
 
-@pytest.mark.parametrize("name", WORKFLOWS)
-@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize(("profile", "name"), RENDERED)
 def test_least_privilege_and_time_limits(
     rendered: dict[str, Path], profile: str, name: str
 ) -> None:
@@ -53,8 +62,7 @@ def test_least_privilege_and_time_limits(
         assert job.get("timeout-minutes"), f"{job_name}: a time limit"
 
 
-@pytest.mark.parametrize("name", WORKFLOWS)
-@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize(("profile", "name"), RENDERED)
 def test_actions_pinned_by_sha_with_version(
     rendered: dict[str, Path], profile: str, name: str
 ) -> None:
@@ -70,7 +78,7 @@ def test_actions_pinned_by_sha_with_version(
 @pytest.mark.parametrize("profile", PROFILES)
 def test_one_sha_per_action_across_workflows(rendered: dict[str, Path], profile: str) -> None:
     pins: dict[str, set[str]] = {}
-    for name in WORKFLOWS:
+    for name in workflows(profile):
         for step in steps(load(rendered[profile], name)):
             if "uses" in step:
                 action, _, sha = step["uses"].partition("@")
@@ -78,8 +86,7 @@ def test_one_sha_per_action_across_workflows(rendered: dict[str, Path], profile:
     assert {action: shas for action, shas in pins.items() if len(shas) > 1} == {}
 
 
-@pytest.mark.parametrize("name", WORKFLOWS)
-@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize(("profile", "name"), RENDERED)
 def test_checkout_keeps_no_credentials_and_run_has_no_expressions(
     rendered: dict[str, Path], profile: str, name: str
 ) -> None:
@@ -89,6 +96,12 @@ def test_checkout_keeps_no_credentials_and_run_has_no_expressions(
         if "run" in step:
             # Values reach scripts through `env:`, never spliced in (template injection).
             assert "${{" not in step["run"], f"expression in run: {step.get('name')}"
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_each_profile_has_exactly_its_workflows(rendered: dict[str, Path], profile: str) -> None:
+    present = sorted(path.name for path in (rendered[profile] / ".github" / "workflows").iterdir())
+    assert present == sorted(workflows(profile))
 
 
 def test_ci_cancels_superseded_runs_and_deploys_queue(rendered: dict[str, Path]) -> None:
