@@ -331,6 +331,9 @@ def test_a_use_case_is_added_and_removed_by_update_keeping_team_edits(
     )
 
     _update(project, use_cases=["qa"])
+    # As `make template-update` does: fail on conflicts, and remove the folders the update emptied
+    # (the runs above left byte-code caches in them, which git ignores and copier keeps).
+    run(["uv", "run", "--locked", "python", "scripts/check_update_leftovers.py"], project)
 
     assert not (project / f"src/{PACKAGE}/extraction").exists()
     assert not (project / "evals/extraction").exists()

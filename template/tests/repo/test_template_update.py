@@ -1,4 +1,5 @@
-"""`make template-update` fails on what a conflicting `copier update` leaves behind."""
+"""`make template-update` fails on what a conflicting `copier update` leaves behind, and clears
+the folders an update emptied of code."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.check_update_leftovers import leftovers
+from scripts.check_update_leftovers import leftovers, prune_emptied_folders
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "check_update_leftovers.py"
 
@@ -101,3 +102,24 @@ def test_a_conflicted_file_is_reported_once_and_the_help_exists(tmp_path: Path) 
     assert section, result.stderr
     guide = (SCRIPT.parents[1] / "docs" / "onboarding.md").read_text(encoding="utf-8")
     assert re.search(rf"^## \d+\. {re.escape(section.group(1))}$", guide, re.MULTILINE)
+
+
+def test_folders_the_update_emptied_are_removed_with_their_caches(tmp_path: Path) -> None:
+    """A slice removed by `copier update` leaves its byte-code caches (git ignores them): the
+    folder goes; folders that still hold a file, and caches outside the code, stay."""
+    gone = tmp_path / "src" / "service" / "extraction"
+    (gone / "__pycache__").mkdir(parents=True)
+    (gone / "__pycache__" / "schema.cpython-312.pyc").write_bytes(b"\0")
+    (gone / "sub" / "__pycache__").mkdir(parents=True)
+    kept = tmp_path / "src" / "service" / "ledger"
+    (kept / "__pycache__").mkdir(parents=True)
+    (kept / "store.py").write_text("x = 1\n")
+    venv = tmp_path / ".venv" / "lib" / "__pycache__"
+    venv.mkdir(parents=True)
+
+    removed = prune_emptied_folders(tmp_path)
+
+    assert removed == [gone / "sub", gone]
+    assert not gone.exists()
+    assert (kept / "store.py").is_file()
+    assert venv.is_dir()
