@@ -252,7 +252,7 @@ def test_team_owned_files_stay_as_the_team_left_them(template_repo: Path, tmp_pa
     # edited or not.
     team_owned = [prices, project / "data/synonyms.yaml", project / "evals/thresholds.yaml"]
     before = {path: path.read_text() for path in [policy, *team_owned]}
-    assert "Team-owned" in (template_repo / "template/data/prices.yaml").read_text()
+    assert "Team-owned" in (template_repo / "template/data/prices.yaml.jinja").read_text()
 
     _update(project)
 
