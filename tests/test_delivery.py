@@ -46,11 +46,11 @@ def deploy_root(repo: Path, tmp_path: Path) -> Iterator[dict[str, str]]:
     stop_local_deploys(repo, env)
 
 
-def test_ci_workflow_passes_under_act(repo: Path, tmp_path: Path) -> None:
-    artifacts = tmp_path / "artifacts"
-    result = run_act(repo, "ci.yml", env={"ACT_ARTIFACTS": str(artifacts)})
-    assert result.returncode == 0, _explain(result)
-    output = result.stdout
+def _assert_ci_passed(result: object, artifacts: Path, reports: dict[str, str]) -> None:
+    """Every CI job and step succeeded, the whole suite ran, and each eval gate passed and kept
+    its report (`reports`: what the gate prints -> the report file) as an artifact."""
+    assert getattr(result, "returncode", 1) == 0, _explain(result)
+    output: str = getattr(result, "stdout", "")
     # CI runs the whole suite, the `slow` tier included (test_generated runs only quick tests).
     plain = re.sub(r"\x1b\[[0-9;]*m", "", output)  # pytest colours its summary under act
     summaries = re.findall(r"=+ \d+ passed[^\n]* in [\d.]+s", plain)
@@ -72,9 +72,27 @@ def test_ci_workflow_passes_under_act(repo: Path, tmp_path: Path) -> None:
         "Build the release bundle",
     ):
         assert f"Success - Main {step}" in output, step
-    assert "Eval gate PASSED" in output
-    # The eval report was kept as an artifact (the upload stand-in copies it).
-    assert (artifacts / "eval-report" / "eval" / "summary.md").is_file()
+    for printed, report in reports.items():
+        assert printed in output
+        # The eval report was kept as an artifact (the upload stand-in copies it).
+        assert (artifacts / "eval-report" / "eval" / report).is_file(), report
+
+
+def test_ci_workflow_passes_under_act(repo: Path, tmp_path: Path) -> None:
+    artifacts = tmp_path / "artifacts"
+    result = run_act(repo, "ci.yml", env={"ACT_ARTIFACTS": str(artifacts)})
+    _assert_ci_passed(result, artifacts, {"Eval gate PASSED": "summary.md"})
+
+
+def test_ci_workflow_passes_under_act_for_an_extraction_only_repo(
+    rendered: dict[str, Path], tmp_path: Path
+) -> None:
+    """The same workflow file, on a repo whose only slice is extraction (its own gate and
+    report, no corpus): what the workflow calls (`make test`, `make eval`) follows the slices."""
+    repo = installed_copy(rendered["extraction-only"], tmp_path / "repo")
+    artifacts = tmp_path / "artifacts"
+    result = run_act(repo, "ci.yml", env={"ACT_ARTIFACTS": str(artifacts)})
+    _assert_ci_passed(result, artifacts, {"Extraction eval gate PASSED": "extraction.md"})
 
 
 def test_ci_workflow_fails_when_a_test_breaks(repo: Path, tmp_path: Path) -> None:

@@ -96,6 +96,31 @@ def _print(verdicts: list[MetricVerdict], results: list[CaseResult], seconds: fl
     console.print(f"Extraction eval gate {'PASSED' if passed else 'FAILED'} in {seconds:.2f}s")
 
 
+def _summary(verdicts: list[MetricVerdict], results: list[CaseResult], target: str) -> str:
+    """The run as Markdown, for a CI job summary or a pull-request comment."""
+    passed = all(verdict.passed for verdict in verdicts)
+    lines = [
+        f"## Extraction eval gate {'passed ✅' if passed else 'FAILED ❌'}",
+        "",
+        f"{len(results)} cases, {target}.",
+        "",
+        "| Metric | Value | Threshold | Baseline | Delta | Status |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for verdict in verdicts:
+        value = "n/a" if verdict.value is None else f"{verdict.value:g}"
+        bound = verdict.bound.describe() if verdict.bound else "-"
+        baseline = "-" if verdict.baseline is None else f"{verdict.baseline:g}"
+        delta = "-" if verdict.delta is None else f"{verdict.delta:+g}"
+        lines.append(
+            f"| {verdict.name} | {value} | {bound} | {baseline} | {delta} | {verdict.status} |"
+        )
+    failures = [failure for verdict in verdicts for failure in verdict.failures]
+    if failures:
+        lines += ["", "Failures:", "", *(f"- {failure}" for failure in failures)]
+    return "\n".join(lines) + "\n"
+
+
 def _report(verdicts: list[MetricVerdict], results: list[CaseResult]) -> dict[str, Any]:
     return {
         "passed": all(verdict.passed for verdict in verdicts),
@@ -160,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     report = _report(verdicts, results)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "extraction.json").write_text(json.dumps(report, indent=2) + "\n", "utf-8")
+    target = f"against {args.url}" if args.url else "in process (this checkout)"
+    (args.out / "extraction.md").write_text(_summary(verdicts, results, target), "utf-8")
     if args.update_baseline:
         if metrics["error_count"]:
             print("refusing to write a baseline from a run with errors", file=sys.stderr)
