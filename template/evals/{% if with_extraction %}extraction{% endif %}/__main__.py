@@ -68,6 +68,16 @@ def run(
         return run_on(target, cases, samples)
 
 
+def _cells(verdict: MetricVerdict) -> tuple[str, str, str, str]:
+    """Value, threshold, baseline and delta of a verdict, as the console and Markdown show them."""
+    return (
+        "n/a" if verdict.value is None else f"{verdict.value:g}",
+        verdict.bound.describe() if verdict.bound else "-",
+        "-" if verdict.baseline is None else f"{verdict.baseline:g}",
+        "-" if verdict.delta is None else f"{verdict.delta:+g}",
+    )
+
+
 def _print(verdicts: list[MetricVerdict], results: list[CaseResult], seconds: float) -> None:
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
     table = Table(title=f"Extraction eval gate: {len(results)} cases")
@@ -75,14 +85,7 @@ def _print(verdicts: list[MetricVerdict], results: list[CaseResult], seconds: fl
         table.add_column(column, justify="left" if column in ("metric", "status") else "right")
     for verdict in verdicts:
         colour = {"fail": "red", "pass": "green"}.get(verdict.status, "dim")
-        table.add_row(
-            verdict.name,
-            "n/a" if verdict.value is None else f"{verdict.value:g}",
-            verdict.bound.describe() if verdict.bound else "-",
-            "-" if verdict.baseline is None else f"{verdict.baseline:g}",
-            "-" if verdict.delta is None else f"{verdict.delta:+g}",
-            f"[{colour}]{verdict.status}[/]",
-        )
+        table.add_row(verdict.name, *_cells(verdict), f"[{colour}]{verdict.status}[/]")
     console.print(table)
     failing = [(r.case, r.problems()) for r in results if r.problems()]
     if failing:
@@ -108,13 +111,7 @@ def _summary(verdicts: list[MetricVerdict], results: list[CaseResult], target: s
         "|---|---:|---:|---:|---:|---|",
     ]
     for verdict in verdicts:
-        value = "n/a" if verdict.value is None else f"{verdict.value:g}"
-        bound = verdict.bound.describe() if verdict.bound else "-"
-        baseline = "-" if verdict.baseline is None else f"{verdict.baseline:g}"
-        delta = "-" if verdict.delta is None else f"{verdict.delta:+g}"
-        lines.append(
-            f"| {verdict.name} | {value} | {bound} | {baseline} | {delta} | {verdict.status} |"
-        )
+        lines.append(f"| {' | '.join((verdict.name, *_cells(verdict), verdict.status))} |")
     failures = [failure for verdict in verdicts for failure in verdict.failures]
     if failures:
         lines += ["", "Failures:", "", *(f"- {failure}" for failure in failures)]
