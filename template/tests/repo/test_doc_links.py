@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from support import REPO_ROOT
 
-SKIPPED = {".venv", "var", ".git", "node_modules"}
+# Ignored by git: tool state, caches and copies of the repo (gitlab-ci-local builds).
+SKIPPED = {".venv", "var", ".git", "node_modules", ".cache", ".gitlab-ci-local"}
 LINK = re.compile(r"\]\(([^)\s#]+)(?:#[^)]*)?\)")
 
 
