@@ -21,8 +21,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Answer profiles: the defaults, two that between them flip every option, and the extraction
-# slice alone (a package name that sorts before evals/, as team names often do).
+# Answer profiles: the defaults, two that between them flip every option (GitLab instead of
+# GitHub among them), and the extraction slice alone (a package name that sorts before evals/,
+# as team names often do).
 PROFILES: dict[str, dict[str, Any]] = {
     "default": {},
     "openai-py311": {
@@ -38,6 +39,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "model_name": "gpt-4.1-mini",
         "python_version": "3.11",
         "local_observability_stack": False,
+        "ci_platform": "gitlab",
     },
     "anthropic-py313": {
         "project_name": "it-desk2",
@@ -67,6 +69,12 @@ def slices(profile: str) -> list[str]:
     """The use cases a profile renders (Copier's default: grounded Q&A alone)."""
     use_cases: list[str] = PROFILES[profile].get("use_cases", ["qa"])
     return use_cases
+
+
+def platform(profile: str) -> str:
+    """Where a profile's delivery runs: github (Copier's default) or gitlab."""
+    name: str = PROFILES[profile].get("ci_platform", "github")
+    return name
 
 
 # A claim every profile with the extraction slice extracts (its default record, labelled).

@@ -6,6 +6,7 @@ Slow (an install and a full test run per profile), so marked `generated`: `make 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from .helpers import (
     free_port,
     installed_copy,
     make_run,
+    platform,
     post_json,
     run,
     slices,
@@ -174,10 +176,16 @@ def test_the_drill_passes_with_every_slice_smoke_tested(
     assert "DRILL PASSED" in result.stdout, result.stdout[-4000:]
 
 
-def test_delivery_checks_pass(installed: Path) -> None:
-    """zizmor finds nothing in any workflow; hadolint and the manifest validation pass."""
-    zizmor = run(["make", "lint-workflows"], installed)
-    assert "No findings to report" in zizmor.stdout + zizmor.stderr
+def test_delivery_checks_pass(installed: Path, request: pytest.FixtureRequest) -> None:
+    """zizmor finds nothing in any GitHub workflow, or a GitLab pipeline passes GitLab's schema
+    and its policy; hadolint and the manifest validation pass."""
+    if platform(request.node.callspec.params["installed"]) == "gitlab":
+        pipeline = run(["make", "lint-pipeline"], installed).stdout
+        assert pipeline.count("ok -- validation done") == 2, pipeline  # CI schema, Renovate's
+        assert re.search(r"\d+ jobs follow the pipeline policy", pipeline), pipeline
+    else:
+        zizmor = run(["make", "lint-workflows"], installed)
+        assert "No findings to report" in zizmor.stdout + zizmor.stderr
     run(["make", "lint-docker"], installed)
     manifests = run(["make", "manifests"], installed)
     report = manifests.stdout + manifests.stderr

@@ -67,6 +67,7 @@ answer_sets = st.fixed_dictionaries(
         "use_cases": st.sampled_from([["qa"], ["extraction"], ["qa", "extraction"]]),
         "python_version": st.sampled_from(["3.11", "3.12", "3.13"]),
         "local_observability_stack": st.booleans(),
+        "ci_platform": st.sampled_from(["github", "gitlab"]),
     }
 )
 
@@ -85,6 +86,7 @@ answer_sets = st.fixed_dictionaries(
         "use_cases": ["qa", "extraction"],
         "python_version": "3.11",
         "local_observability_stack": False,
+        "ci_platform": "gitlab",
     }
 )
 @given(answers=answer_sets)

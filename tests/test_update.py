@@ -163,7 +163,11 @@ def test_update_keeps_team_edits_and_runs_the_migration(
     # The new version arrived, cleanly.
     assert (project / "docs/onboarding.md").is_file()
     assert (project / ".github/workflows/template-update.yml").is_file()
-    assert yaml.safe_load((project / ".copier-answers.yml").read_text())["_commit"] == CURRENT
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["_commit"] == CURRENT
+    # A question new in this version takes its default: the repo stays on GitHub.
+    assert answers["ci_platform"] == "github"
+    assert not (project / ".gitlab-ci.yml").exists()
     assert _leftovers(project) == []
     run(["uv", "run", "--locked", "python", "scripts/check_update_leftovers.py"], project)
 
@@ -298,6 +302,22 @@ def test_flipping_an_answer_adds_and_removes_its_files(template_repo: Path, tmp_
         "docker compose -f ops/observability/compose.yaml"
         in (project / "ops/README.md").read_text()
     )
+
+
+def test_a_repo_moves_to_gitlab_by_update(template_repo: Path, tmp_path: Path) -> None:
+    """A team that moves its repo answers `ci_platform` again: the workflows give way to the
+    pipeline, and nothing of GitHub's is left."""
+    project = _render(template_repo, tmp_path / "service", CURRENT)
+
+    _update(project, ci_platform="gitlab")
+
+    assert not (project / ".github").exists()
+    assert (project / ".gitlab-ci.yml").is_file()
+    assert (project / ".gitlab/CODEOWNERS").is_file()
+    assert "make lint-pipeline" in (project / ".gitlab/ci/checks.yml").read_text()
+    assert "lint-workflows" not in (project / "Makefile").read_text()
+    assert "GitLab" in (project / "docs/delivery.md").read_text()
+    assert _leftovers(project) == []
 
 
 def test_a_use_case_is_added_and_removed_by_update_keeping_team_edits(
