@@ -73,13 +73,12 @@ class Extractor:
         )
 
     async def extract(self, document: str) -> ExtractionCall:
-        result = await self._generator.run(self._agent, render_document(document))
-        output = result.output
-        usage = result.usage
+        result, tokens = await self._generator.run(self._agent, render_document(document))
+        output, response = result.output, result.response
         return ExtractionCall(
             values={name: getattr(output, name) for name in fields.field_names()},
-            input_tokens=usage.input_tokens or 0,
-            output_tokens=usage.output_tokens or 0,
-            model_name=result.response.model_name or self.model.model_name,
-            finish_reason=result.response.finish_reason,
+            input_tokens=tokens.input_tokens,
+            output_tokens=tokens.output_tokens,
+            model_name=response.model_name or self.model.model_name,
+            finish_reason=response.finish_reason,
         )
