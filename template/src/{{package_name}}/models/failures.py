@@ -26,6 +26,8 @@ def provider_message(error: BaseException) -> str:
         body = error.body if isinstance(error.body, str) else json.dumps(error.body)
     else:
         body = str(error) or type(error).__name__
+        if error.__cause__ is not None:  # e.g. the validation error behind "output retries"
+            body += f": {error.__cause__}"
     flat = " ".join(body.split())
     if len(flat) > MAX_MESSAGE_CHARS:
         flat = flat[: MAX_MESSAGE_CHARS - 1] + "…"
