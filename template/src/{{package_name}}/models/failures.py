@@ -8,6 +8,7 @@ import json
 import logging
 from contextvars import ContextVar
 
+from pydantic import ValidationError
 from pydantic_ai.exceptions import ModelHTTPError
 
 from ..guardrails import redact_pii
@@ -26,8 +27,13 @@ def provider_message(error: BaseException) -> str:
         body = error.body if isinstance(error.body, str) else json.dumps(error.body)
     else:
         body = str(error) or type(error).__name__
-        if error.__cause__ is not None:  # e.g. the validation error behind "output retries"
-            body += f": {error.__cause__}"
+        cause = error.__cause__
+        if isinstance(cause, ValidationError):
+            # What did not fit, never the reply's text (pydantic quotes the input it rejects).
+            problems = cause.errors(include_url=False, include_input=False)
+            body += ": " + "; ".join(f"{p['type']} at {p['loc']}: {p['msg']}" for p in problems)
+        elif cause is not None:
+            body += f": {type(cause).__name__}"
     flat = " ".join(body.split())
     if len(flat) > MAX_MESSAGE_CHARS:
         flat = flat[: MAX_MESSAGE_CHARS - 1] + "…"
