@@ -16,6 +16,8 @@ from .postgres import PostgresServer
 SPLIT_BY_PROFILE = {"test_generated"}
 SPLIT_BY_TEST = {"test_update"}
 LONGEST_FIRST = [
+    # First: on a machine without the cached wheel its one-off build runs beside other files.
+    "test_real_model",
     "test_update",
     "test_generated",
     "test_production_data",

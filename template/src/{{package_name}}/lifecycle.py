@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
 from opentelemetry import trace
-from opentelemetry.trace import Span
+from opentelemetry.trace import Span, StatusCode
 from prometheus_client import Counter
 from starlette.concurrency import run_in_threadpool
 
@@ -29,6 +29,7 @@ from .guardrails import redact_pii
 from .ledger import Ledger, LedgerUnavailableError, RequestRecord
 from .limits import LimitExceededError, Limits
 from .models import ProviderError
+from .models.failures import REQUEST_ID
 from .settings import Settings
 from .shutdown import Shutdown, ShuttingDownError
 from .telemetry import Metrics
@@ -151,34 +152,57 @@ class RequestLifecycle:
         provider = self.settings.model_provider
         with model_call_span(provider, record.model) as span:
             started = time.perf_counter()
+            request_id = REQUEST_ID.set(record.request_id)
             try:
                 async with self.shutdown.bounded():
                     result = await call()
+            except ProviderError as error:
+                # The failed call still spent what its replies reported (failed attempts).
+                span.set_attribute("error.type", error.code)
+                span.set_status(StatusCode.ERROR, error.code)
+                if error.input_tokens or error.output_tokens:
+                    self._account(record, span, error.input_tokens, error.output_tokens)
+                raise
             finally:
+                REQUEST_ID.reset(request_id)
                 self.metrics.llm_duration.labels(provider, record.model).observe(
                     time.perf_counter() - started
                 )
-            cost = self.prices.cost(
-                provider, record.model, result.input_tokens, result.output_tokens
-            )
-            record.input_tokens = result.input_tokens
-            record.output_tokens = result.output_tokens
-            record.cost_usd = cost.usd
+            cost = self._account(record, span, result.input_tokens, result.output_tokens)
             record_response(
                 span,
                 response_model=result.model_name,
-                input_tokens=result.input_tokens,
-                output_tokens=result.output_tokens,
+                input_tokens=record.input_tokens or 0,
+                output_tokens=record.output_tokens or 0,
                 finish_reason=result.finish_reason,
-                cost_usd=cost.usd,
+                cost_usd=cost,
             )
             if self.settings.otel_instrumentation_genai_capture_message_content:
                 record_content(span, prompt=prompt, answer=redact_pii(result.text).text)
-        tokens, use_case = self.metrics.llm_tokens, record.use_case
-        tokens.labels(provider, record.model, "input", use_case).inc(result.input_tokens)
-        tokens.labels(provider, record.model, "output", use_case).inc(result.output_tokens)
-        self.metrics.llm_cost.labels(provider, record.model, use_case).inc(cost.usd or 0.0)
         return result
+
+    def _account(
+        self, record: RequestRecord, span: Span, input_tokens: int, output_tokens: int
+    ) -> float | None:
+        """Tokens and cost of a model call, in the record and the metrics. A model without a
+        price (data/prices.yaml) records a NULL cost and counts in llm_unpriced_calls_total:
+        its spend is unknown, never $0."""
+        provider, model, use_case = self.settings.model_provider, record.model, record.use_case
+        cost = self.prices.cost(provider, model, input_tokens, output_tokens)
+        record.input_tokens, record.output_tokens, record.cost_usd = (
+            input_tokens,
+            output_tokens,
+            cost.usd,
+        )
+        tokens = self.metrics.llm_tokens
+        tokens.labels(provider, model, "input", use_case).inc(input_tokens)
+        tokens.labels(provider, model, "output", use_case).inc(output_tokens)
+        if cost.usd is None:
+            self.metrics.llm_unpriced_calls.labels(provider, model, use_case).inc()
+            span.set_attribute("app.cost_unpriced", True)
+        else:
+            self.metrics.llm_cost.labels(provider, model, use_case).inc(cost.usd)
+        return cost.usd
 
     @staticmethod
     def _failure(error: Exception, record: RequestRecord) -> RequestFailedError:

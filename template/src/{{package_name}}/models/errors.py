@@ -34,6 +34,11 @@ class ProviderError(Exception):
     message: str
     retry_after: float | None = None
     retryable: bool = False
+    # Tokens the provider reported for the call's failed attempts (counted and recorded).
+    input_tokens: int = 0
+    output_tokens: int = 0
+    # The reply called the output tool, but its arguments did not fit (cut short, not JSON).
+    unusable_reply: bool = False
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"

@@ -12,12 +12,15 @@ import json
 from dataclasses import dataclass
 
 from pydantic import BaseModel
-from pydantic_ai import Agent
+from pydantic_ai import Agent, ToolOutput
 from pydantic_ai.models import Model
 
 from ..models import Generator
 from . import fields
 from .schema import RECORD_MODEL
+
+# The output tool the record comes through (forced by name on OpenAI-compatible servers).
+RECORD_TOOL = "final_record"
 
 INSTRUCTIONS = f"""You extract one {RECORD_MODEL.__name__} record from the document in the user message.
 Rules:
@@ -69,17 +72,23 @@ class Extractor:
         self._generator = generator
         self._output = fields.extraction_output_model()
         self._agent: Agent[None, BaseModel] = Agent(
-            model, instructions=INSTRUCTIONS, output_type=self._output, retries=0
+            model,
+            instructions=INSTRUCTIONS,
+            output_type=ToolOutput(self._output, name=RECORD_TOOL),
+            retries=0,
         )
 
     async def extract(self, document: str) -> ExtractionCall:
-        result = await self._generator.run(self._agent, render_document(document))
-        output = result.output
-        usage = result.usage
+        result, tokens = await self._generator.run(
+            self._agent,
+            render_document(document),
+            extra_body=self._generator.forced_tool(RECORD_TOOL),
+        )
+        output, response = result.output, result.response
         return ExtractionCall(
             values={name: getattr(output, name) for name in fields.field_names()},
-            input_tokens=usage.input_tokens or 0,
-            output_tokens=usage.output_tokens or 0,
-            model_name=result.response.model_name or self.model.model_name,
-            finish_reason=result.response.finish_reason,
+            input_tokens=tokens.input_tokens,
+            output_tokens=tokens.output_tokens,
+            model_name=response.model_name or self.model.model_name,
+            finish_reason=response.finish_reason,
         )

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from ..progress import Progress
 from ..yaml_files import load_yaml
 
 ID_PATTERN = re.compile(r"^[A-Z]+(?:-[A-Z]+)*-\d{3}$")
@@ -103,26 +104,40 @@ def parse_document(path: Path) -> Document:
     )
 
 
-def load_corpus(corpus_dir: Path, allowed_classifications: list[str]) -> LoadResult:
-    """Load every `*.md` file under corpus_dir, quarantining invalid ones."""
+def load_corpus(
+    corpus_dir: Path, allowed_classifications: list[str], *, progress: bool = False
+) -> LoadResult:
+    """Load every `*.md` file under corpus_dir, quarantining invalid ones; `progress` reports
+    files read of the total on stderr (a large corpus takes a while)."""
     if not corpus_dir.is_dir():
         raise FileNotFoundError(f"corpus directory {corpus_dir} does not exist")
     result = LoadResult()
     seen: dict[str, Path] = {}
-    for path in sorted(corpus_dir.rglob("*.md")):
-        try:
-            document = parse_document(path)
-        except InvalidDocumentError as error:
-            result.quarantined.append(Quarantined(path, str(error)))
-            continue
-        if document.id in seen:
-            result.quarantined.append(
-                Quarantined(path, f"duplicate id {document.id} (first seen in {seen[document.id]})")
-            )
-            continue
-        seen[document.id] = path
-        if document.classification in allowed_classifications:
-            result.documents.append(document)
-        else:
-            result.excluded.append(document)
+    paths = sorted(corpus_dir.rglob("*.md"))
+    meter = Progress("reading the corpus", len(paths), unit="documents") if progress else None
+    for path in paths:
+        _load(path, allowed_classifications, seen, result)
+        if meter:
+            meter.advance()
+    if meter:
+        meter.close()
     return result
+
+
+def _load(path: Path, allowed: list[str], seen: dict[str, Path], result: LoadResult) -> None:
+    """Add one file to `result`: indexed, excluded by classification, or quarantined."""
+    try:
+        document = parse_document(path)
+    except InvalidDocumentError as error:
+        result.quarantined.append(Quarantined(path, str(error)))
+        return
+    if document.id in seen:
+        result.quarantined.append(
+            Quarantined(path, f"duplicate id {document.id} (first seen in {seen[document.id]})")
+        )
+        return
+    seen[document.id] = path
+    if document.classification in allowed:
+        result.documents.append(document)
+    else:
+        result.excluded.append(document)
