@@ -84,6 +84,8 @@ def build_wheel(work: Path) -> tuple[Path, float]:
             builder / "bin" / "pip",
             "wheel",
             "--quiet",
+            # pip's own wheel cache ignores CMAKE_ARGS: build with these flags, every time.
+            "--no-cache-dir",
             "--no-deps",
             "--no-binary",
             "llama-cpp-python",
