@@ -227,6 +227,28 @@ def stop_local_deploys(repo: Path, env: dict[str, str]) -> None:
         )
 
 
+@contextmanager
+def local_deploys(repo: Path, root: Path) -> Iterator[dict[str, str]]:
+    """Environment for local-backend deploys of `repo`: a private DEPLOY_ROOT under `root` and
+    free ports; the services deployed in it are stopped afterwards."""
+    env = {
+        "DEPLOY_ROOT": str(root / "deploy"),
+        "DEPLOY_PORT_STAGING": str(free_port()),
+        "DEPLOY_PORT_PRODUCTION": str(free_port()),
+    }
+    try:
+        yield env
+    finally:
+        stop_local_deploys(repo, env)
+
+
+def explain(result: object, tool: str) -> str:
+    """The tail of a pipeline runner's output (act, gitlab-ci-local), for an assertion message."""
+    stdout = getattr(result, "stdout", "")
+    stderr = getattr(result, "stderr", "")
+    return f"--- {tool} stdout ---\n{stdout[-8000:]}\n--- {tool} stderr ---\n{stderr[-3000:]}"
+
+
 def no_network_prefix() -> list[str]:
     """A command prefix that runs a command with no network but loopback (`unshare -n`, as
     root); skips the calling test, with the reason, where namespaces are not permitted."""

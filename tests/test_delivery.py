@@ -17,15 +17,13 @@ from pathlib import Path
 import pytest
 
 from .act import run_act
-from .helpers import free_port, git_commit_all, installed_copy, run, stop_local_deploys
+from .helpers import explain, git_commit_all, installed_copy, local_deploys, run
 
 pytestmark = [pytest.mark.generated, pytest.mark.e2e]
 
 
 def _explain(result: object) -> str:
-    stdout = getattr(result, "stdout", "")
-    stderr = getattr(result, "stderr", "")
-    return f"--- act stdout ---\n{stdout[-8000:]}\n--- act stderr ---\n{stderr[-3000:]}"
+    return explain(result, "act")
 
 
 @pytest.fixture(scope="module")
@@ -37,13 +35,8 @@ def repo(rendered: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) ->
 @pytest.fixture
 def deploy_root(repo: Path, tmp_path: Path) -> Iterator[dict[str, str]]:
     """A private DEPLOY_ROOT and free ports; services started in it are stopped afterwards."""
-    env = {
-        "DEPLOY_ROOT": str(tmp_path / "deploy"),
-        "DEPLOY_PORT_STAGING": str(free_port()),
-        "DEPLOY_PORT_PRODUCTION": str(free_port()),
-    }
-    yield env
-    stop_local_deploys(repo, env)
+    with local_deploys(repo, tmp_path) as env:
+        yield env
 
 
 def _assert_ci_passed(result: object, artifacts: Path, reports: dict[str, str]) -> None:

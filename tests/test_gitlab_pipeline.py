@@ -21,22 +21,13 @@ from pathlib import Path
 import pytest
 
 from .gitlab import job_results, run_pipeline
-from .helpers import free_port, git_commit_all, installed_copy, render, run, stop_local_deploys
+from .helpers import explain, git_commit_all, installed_copy, local_deploys, render, run
 
 pytestmark = [pytest.mark.generated, pytest.mark.e2e]
 
 
 def _explain(result: object) -> str:
-    stdout = getattr(result, "stdout", "")
-    stderr = getattr(result, "stderr", "")
-    return f"--- gitlab-ci-local stdout ---\n{stdout[-8000:]}\n--- stderr ---\n{stderr[-3000:]}"
-
-
-def _commit(repo: Path, message: str) -> None:
-    run(["git", "add", "-A"], repo)
-    run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t.invalid", "commit", "-qm", message], repo
-    )
+    return explain(result, "gitlab-ci-local")
 
 
 @pytest.fixture(scope="module")
@@ -49,13 +40,8 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def deploy_env(repo: Path, tmp_path: Path) -> Iterator[dict[str, str]]:
     """A private DEPLOY_ROOT and free ports; services started in it are stopped afterwards."""
-    env = {
-        "DEPLOY_ROOT": str(tmp_path / "deploy"),
-        "DEPLOY_PORT_STAGING": str(free_port()),
-        "DEPLOY_PORT_PRODUCTION": str(free_port()),
-    }
-    yield env
-    stop_local_deploys(repo, env)
+    with local_deploys(repo, tmp_path) as env:
+        yield env
 
 
 def test_checks_pass_on_a_fresh_render(
@@ -89,7 +75,6 @@ def test_a_broken_test_fails_the_pipeline(repo: Path, tmp_path: Path) -> None:
     (broken / "tests" / "deploy" / "test_0_deliberately_broken.py").write_text(
         "def test_deliberately_broken() -> None:\n    assert 1 + 1 == 3\n", encoding="utf-8"
     )
-    shutil.rmtree(broken / ".git")
     git_commit_all(broken, "A deliberately broken test")
     run(["git", "switch", "-qc", "feature/broken"], broken)
     result = run_pipeline(broken, "test", variables={"PYTEST_ADDOPTS": "-x"})
@@ -134,7 +119,7 @@ def test_deploy_rollback_and_refresh_with_the_local_backend(
         "model_base_url: str | None = None", 'model_base_url: str | None = "http://127.0.0.1:9/v1"'
     )
     settings.write_text(text, encoding="utf-8")
-    _commit(repo, "A bad release: the model endpoint is unreachable")
+    git_commit_all(repo, "A bad release: the model endpoint is unreachable")
     try:
         bad = run_pipeline(repo, *deploy_jobs, manual=("production",), variables=deploy_env)
     finally:
